@@ -1,0 +1,45 @@
+# nnlua: a thin wrapper over CMake so the README's two commands work on a fresh machine.
+#   make          release build into build/
+#   make demo     install what is missing, build, run the main job on real data
+#   make test     install what is missing, build, run every test (busted specs + ctest)
+#   make install PREFIX=/usr/local
+#   make asan     sanitizer build in build-asan/ and the spec suite under it
+BUILD   ?= build
+PREFIX  ?= /usr/local
+NNLUA_CUDA ?= AUTO
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all setup configure demo test spec ctest install asan bench clean
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+configure:
+	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNNLUA_CUDA=$(NNLUA_CUDA) $(CMAKE_FLAGS)
+
+setup:
+	@sh scripts/setup.sh
+
+demo: setup all
+	$(BUILD)/nnlua scripts/train_fashion_mnist.lua
+
+test: setup all
+	@sh scripts/run_tests.sh $(BUILD)
+
+spec: all
+	@sh scripts/run_tests.sh $(BUILD) spec
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+asan: setup
+	@$(MAKE) --no-print-directory BUILD=build-asan NNLUA_CUDA=OFF \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DNNLUA_SANITIZE=ON" all
+	@sh scripts/run_tests.sh build-asan
+
+bench: setup all
+	@sh scripts/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan

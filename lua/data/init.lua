@@ -1,0 +1,3 @@
+-- data: filled in by later issues (see shared/API.md).
+local data = {}
+return data

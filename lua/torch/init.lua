@@ -1,0 +1,14 @@
+-- torch: the tensor module. The C half (torch._C, vm/l*.c) provides the tensor userdata and
+-- every op; this file adds dtype constants and the parts written in Lua.
+local C = require "torch._C"
+
+local torch = {}
+for k, v in pairs(C) do torch[k] = v end
+
+-- dtype names are strings; the constants are the same strings (torch.float32 == "float32").
+for _, name in ipairs { "float32", "float64", "int64", "int32", "uint8", "bool", "float16", "bfloat16" } do
+  torch[name] = name
+end
+torch.float, torch.double, torch.long, torch.int, torch.half = "float32", "float64", "int64", "int32", "float16"
+
+return torch

@@ -1,0 +1,35 @@
+-- Core tensor userdata: creation from tables, attributes, Size.
+describe("tensor core", function()
+  it("creates tensors from nested tables with inferred dtypes", function()
+    local t = torch.tensor({{1, 2}, {3, 4}})
+    assert.are.equal("int64", t.dtype)
+    assert.are.equal(2, t:dim())
+    assert.are.equal(4, t:numel())
+    assert.are.equal("float32", torch.tensor({1.5, 2}).dtype)
+    assert.are.equal("bool", torch.tensor({true, false}).dtype)
+  end)
+
+  it("reports shape as a Size", function()
+    local t = torch.zeros(2, 3)
+    assert.are.equal("torch.Size([2, 3])", tostring(t.shape))
+    assert.are.equal(2, #t.shape)
+    assert.are.equal(3, t.shape[2])
+    assert.are.equal(3, t:size(2))
+    assert.are.equal(3, t:size(-1))
+    assert.are.equal(2, #t)
+    assert.is_true(t.shape == torch.zeros{2, 3}.shape)
+  end)
+
+  it("rejects ragged tables and bad dims with clear errors", function()
+    assert.has_error(function() torch.tensor({{1, 2}, {3}}) end,
+      "tensor: ragged nested table (dim 2 has lengths 2 and 1)")
+    assert.has_error(function() torch.zeros(2, 3):size(3) end,
+      "size: dim 3 out of range for a tensor of 2 dims (expected 1..2 or -2..-1)")
+    assert.has_error(function() torch.zeros(2, -1) end)
+  end)
+
+  it("returns the same userdata for the same tensor", function()
+    local t = torch.zeros(3)
+    assert.are.equal(t, t)
+  end)
+end)

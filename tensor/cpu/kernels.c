@@ -1,0 +1,12 @@
+/* kernels.c: the CPU kernel table. One designated initialiser per op of ops.def that the
+ * CPU implements; a missing entry is reported as "<op> is not implemented on cpu". */
+#include "nl_cpu.h"
+
+static const nl_kernel_fn nl_cpu_table[NL_OP_COUNT] = {
+    /* memory (copy.c) */
+    [NL_OP_COPY] = nl_cpu_COPY,
+    [NL_OP_FILL] = nl_cpu_FILL,
+    [NL_OP_ARANGE] = nl_cpu_ARANGE,
+};
+
+const nl_backend nl_cpu_backend = {"cpu", nl_cpu_table};

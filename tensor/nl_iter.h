@@ -1,0 +1,46 @@
+/* nl_iter.h: the strided, broadcasting iterator behind every elementwise kernel.
+ *
+ * nl_iter_init lays up to NL_ITER_MAX tensors (out first) over a common shape: inputs of
+ * fewer dims or with size-1 dims broadcast with stride 0, never materialised. Dims that are
+ * contiguous in every operand are coalesced, so a contiguous tensor of any shape is one
+ * inner run. Kernels then receive inner runs: n elements with one byte stride per operand.
+ *
+ *   nl_iter it;
+ *   nl_iter_init(&it, 3, (const nl_tensor *[]){out, a, b}, out->ndim, out->shape);
+ *   nl_iter_run(&it, inner_fn, ctx);   // parallel over runs above NL_PAR_GRAIN elements
+ */
+#ifndef NL_ITER_H
+#define NL_ITER_H
+#include "nl_tensor.h"
+
+#define NL_ITER_MAX 4
+/* Below this many elements a kernel runs on one thread (OpenMP overhead dominates). */
+#define NL_PAR_GRAIN 32768
+
+typedef struct nl_iter {
+  int ndim;                                /* after coalescing; >= 1 */
+  int n;                                   /* operands */
+  int64_t shape[NL_MAXDIM];
+  int64_t stride[NL_ITER_MAX][NL_MAXDIM];  /* bytes */
+  char *data[NL_ITER_MAX];
+  int64_t numel;
+} nl_iter;
+
+/* One inner run: n elements; ptr[k] and stride[k] (bytes) for operand k. */
+typedef void (*nl_inner_fn)(char **ptr, const int64_t *stride, int64_t n, void *ctx);
+
+void nl_iter_init(nl_iter *it, int n, const nl_tensor *const *ts, int ndim, const int64_t *shape);
+/* Calls fn over every inner run; splits work over threads when numel >= NL_PAR_GRAIN. */
+void nl_iter_run(const nl_iter *it, nl_inner_fn fn, void *ctx);
+/* True when every operand's inner stride equals its element size or 0 (scalar-like). */
+static inline bool nl_iter_inner_dense(const int64_t *stride, const int *elsize, int n) {
+  for (int k = 0; k < n; k++)
+    if (stride[k] != elsize[k] && stride[k] != 0) return false;
+  return true;
+}
+
+/* Broadcast shapes a and b into out (PyTorch rules). Returns ndim, or -1 with nl_error()
+ * naming op and both shapes. */
+int nl_broadcast_shape(const char *op, int na, const int64_t *a, int nb, const int64_t *b,
+                       int64_t *out);
+#endif

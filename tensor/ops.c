@@ -1,0 +1,37 @@
+/* ops.c: op names and dispatch to the backend kernel tables. */
+#include <ctype.h>
+#include <string.h>
+
+#include "nl_kernel.h"
+
+#define NL_OP(name, family) #name,
+static const char *const nl_op_upper[] = {
+#include "ops.def"
+};
+#undef NL_OP
+_Static_assert(sizeof nl_op_upper / sizeof *nl_op_upper == NL_OP_COUNT, "ops.def and the name table disagree");
+
+static char nl_op_lower[NL_OP_COUNT][24];
+
+const char *nl_op_name(nl_op op) {
+  if ((unsigned)op >= NL_OP_COUNT) return "?";
+  if (!nl_op_lower[op][0]) {
+    const char *s = nl_op_upper[op];
+    size_t i = 0;
+    for (; s[i] && i < sizeof nl_op_lower[op] - 1; i++) nl_op_lower[op][i] = (char)tolower((unsigned char)s[i]);
+    nl_op_lower[op][i] = 0;
+  }
+  return nl_op_lower[op];
+}
+
+const nl_backend *nl_cuda_backend;
+
+int nl_run(nl_op op, const nl_kargs *a) {
+  nl_device dev = nl_device_of(a->out);
+  const nl_backend *be = dev.type == NL_CPU ? &nl_cpu_backend : nl_cuda_backend;
+  if (!be) return nl_failc("%s: nnlua was built without CUDA support", nl_op_name(op));
+  nl_kernel_fn fn = be->kernels[op];
+  if (!fn) return nl_failc("%s is not implemented on %s", nl_op_name(op), be->name);
+  fn(a);
+  return 0;
+}

@@ -1,0 +1,176 @@
+/* tensor.c: tensor headers: construction, views over storages, refcounts, inspection. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nl_tensor.h"
+#include "nl_kernel.h"
+
+/* Autograd hooks into tensor destruction (autograd/ sets it; frees grad and grad_fn). */
+void (*nl_autograd_release_hook)(nl_tensor *t);
+
+static bool nl_check_shape(int ndim, const int64_t *shape, int64_t *numel) {
+  if (ndim < 0 || ndim > NL_MAXDIM) {
+    nl_fail("tensors have at most %d dims (got %d)", NL_MAXDIM, ndim);
+    return false;
+  }
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0) {
+      char b[160];
+      nl_fail("negative dimension %lld in shape %s", (long long)shape[i], nl_shape_str(ndim, shape, b, sizeof b));
+      return false;
+    }
+    if (shape[i] && n > INT64_MAX / 16 / shape[i]) {
+      nl_fail("tensor of shape %s is too large", nl_shape_str(ndim, shape, (char[160]){0}, 160));
+      return false;
+    }
+    n *= shape[i];
+  }
+  *numel = n;
+  return true;
+}
+
+static nl_tensor *nl_header(nl_storage *s, int ndim, const int64_t *shape, const int64_t *stride,
+                            int64_t offset, nl_dtype dt) {
+  nl_tensor *t = calloc(1, sizeof *t);
+  if (!t) return nl_fail("out of memory");
+  t->refcount = 1;
+  t->storage = s;
+  t->offset = offset;
+  t->ndim = ndim;
+  t->dtype = dt;
+  int64_t st = 1;
+  for (int i = ndim - 1; i >= 0; i--) {
+    t->shape[i] = shape[i];
+    t->stride[i] = stride ? stride[i] : st;
+    st *= shape[i] ? shape[i] : 1;
+  }
+  return t;
+}
+
+nl_tensor *nl_empty(int ndim, const int64_t *shape, nl_dtype dt, nl_device dev) {
+  int64_t n;
+  if (!nl_check_shape(ndim, shape, &n)) return NULL;
+  if ((unsigned)dt >= NL_NDTYPES) return nl_fail("invalid dtype %d", (int)dt);
+  if ((dt == NL_FLOAT16 || dt == NL_BFLOAT16) && dev.type == NL_CPU)
+    return nl_fail("dtype %s is only supported on cuda", nl_dtype_name(dt));
+  nl_storage *s = nl_storage_new((size_t)n * nl_dtype_size(dt), dev);
+  if (!s) return NULL;
+  nl_tensor *t = nl_header(s, ndim, shape, NULL, 0, dt);
+  if (!t) nl_storage_release(s);
+  return t;
+}
+
+nl_tensor *nl_full(int ndim, const int64_t *shape, double v, nl_dtype dt, nl_device dev) {
+  nl_tensor *t = nl_empty(ndim, shape, dt, dev);
+  if (!t) return NULL;
+  nl_kargs a = {.out = t, .alpha = v, .ialpha = (int64_t)v};
+  if (nl_run(NL_OP_FILL, &a) < 0) { nl_tensor_free(t); return NULL; }
+  return t;
+}
+
+nl_tensor *nl_zeros(int ndim, const int64_t *shape, nl_dtype dt, nl_device dev) {
+  return nl_full(ndim, shape, 0.0, dt, dev);
+}
+
+nl_tensor *nl_empty_like(const nl_tensor *t) {
+  return nl_empty(t->ndim, t->shape, t->dtype, nl_device_of(t));
+}
+
+nl_tensor *nl_scalar(double v, nl_dtype dt, nl_device dev) { return nl_full(0, NULL, v, dt, dev); }
+
+nl_tensor *nl_from_blob(void *data, int ndim, const int64_t *shape, const int64_t *strides,
+                        nl_dtype dt, nl_device dev, nl_release_fn release, void *ctx) {
+  int64_t n;
+  if (!nl_check_shape(ndim, shape, &n)) return NULL;
+  if (!data && n > 0) return nl_fail("from_blob: data is NULL");
+  /* The storage's byte size covers the furthest element the strides reach. */
+  int64_t span = n ? 1 : 0;
+  if (strides && n)
+    for (int i = 0; i < ndim; i++) {
+      if (strides[i] < 0) return nl_fail("from_blob: negative strides are not supported");
+      span += (shape[i] - 1) * strides[i];
+    }
+  else span = n;
+  nl_storage *s = nl_storage_wrap(data, (size_t)span * nl_dtype_size(dt), dev, release, ctx);
+  if (!s) return NULL;
+  nl_tensor *t = nl_header(s, ndim, shape, strides, 0, dt);
+  if (!t) { s->release = NULL; nl_storage_release(s); }
+  return t;
+}
+
+nl_tensor *nl_view_of(const nl_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
+                      int64_t offset) {
+  nl_tensor *v = nl_header(t->storage, ndim, shape, stride, offset, t->dtype);
+  if (!v) return NULL;
+  nl_storage_retain(t->storage);
+  v->is_view = true;
+  return v;
+}
+
+void nl_tensor_retain(nl_tensor *t) { t->refcount++; }
+
+void nl_tensor_free(nl_tensor *t) {
+  if (!t || --t->refcount > 0) return;
+  if (nl_autograd_release_hook && (t->grad || t->grad_fn)) nl_autograd_release_hook(t);
+  nl_storage_release(t->storage);
+  free(t);
+}
+
+int64_t nl_numel(const nl_tensor *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+  return n;
+}
+
+bool nl_is_contiguous(const nl_tensor *t) {
+  int64_t st = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] != 1 && t->stride[i] != st) return false;
+    st *= t->shape[i];
+  }
+  return true;
+}
+
+void *nl_data(const nl_tensor *t) {
+  return (char *)t->storage->data + t->offset * (int64_t)nl_dtype_size(t->dtype);
+}
+
+char *nl_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "[");
+  for (int i = 0; i < ndim && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, i ? ", %lld" : "%lld", (long long)shape[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
+/* Storage offset (in elements) of the logical row-major element i. */
+static int64_t nl_flat_offset(const nl_tensor *t, int64_t i) {
+  int64_t off = t->offset;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    int64_t s = t->shape[d];
+    off += (i % s) * t->stride[d];
+    i /= s;
+  }
+  return off;
+}
+
+double nl_get_flat(const nl_tensor *t, int64_t i) {
+  const char *base = t->storage->data;
+  int64_t o = nl_flat_offset(t, i);
+  switch (t->dtype) {
+  case NL_FLOAT32: return ((const float *)base)[o];
+  case NL_FLOAT64: return ((const double *)base)[o];
+  case NL_INT64: return (double)((const int64_t *)base)[o];
+  case NL_INT32: return ((const int32_t *)base)[o];
+  case NL_UINT8: return ((const uint8_t *)base)[o];
+  case NL_BOOL: return ((const uint8_t *)base)[o] != 0;
+  default: return 0;
+  }
+}
+
+int64_t nl_get_flat_i64(const nl_tensor *t, int64_t i) {
+  if (t->dtype == NL_INT64) return ((const int64_t *)t->storage->data)[nl_flat_offset(t, i)];
+  return (int64_t)nl_get_flat(t, i);
+}
