@@ -54,6 +54,12 @@ extern const nl_backend nl_cpu_backend;
 /* Set by the CUDA backend when it is compiled in (cuda/), else NULL. */
 extern const nl_backend *nl_cuda_backend;
 
+/* Host <-> device copies (set by cuda/ when compiled in): dst <- src, same shape. */
+extern int (*nl_cross_device_copy)(nl_tensor *dst, const nl_tensor *src);
+
+/* Broadcast shape of a and b into out; returns ndim or -1 (message names neither op). */
+int nl_broadcast_shape_check(const nl_tensor *a, const nl_tensor *b, int64_t *out);
+
 /* Runs op on the backend of args->out's device. Returns 0, or -1 with nl_error() set
  * ("softmax is not implemented on cuda") when the backend lacks the kernel. */
 int nl_run(nl_op op, const nl_kargs *args);

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "nl_iter.h"
 #include "nl_kernel.h"
 
 #define NL_OP(name, family) #name,
@@ -25,6 +26,11 @@ const char *nl_op_name(nl_op op) {
 }
 
 const nl_backend *nl_cuda_backend;
+int (*nl_cross_device_copy)(nl_tensor *dst, const nl_tensor *src);
+
+int nl_broadcast_shape_check(const nl_tensor *a, const nl_tensor *b, int64_t *out) {
+  return nl_broadcast_shape("broadcast", a->ndim, a->shape, b->ndim, b->shape, out);
+}
 
 int nl_run(nl_op op, const nl_kargs *a) {
   nl_device dev = nl_device_of(a->out);
