@@ -101,6 +101,8 @@ describe("tensor printing", function()
   it("set_printoptions rejects bad options with clear errors", function()
     assert.has_error(function() torch.set_printoptions { precision = -1 } end,
       "set_printoptions: precision must be a non-negative integer (got -1)")
+    assert.has_error(function() torch.set_printoptions { precision = 100 } end,
+      "set_printoptions: precision must be at most 99 (got 100)")
     assert.has_error(function() torch.set_printoptions { precison = 2 } end,
       "set_printoptions: unknown option 'precison' (expected precision, threshold, edgeitems, linewidth, profile, sci_mode)")
     assert.has_error(function() torch.set_printoptions { profile = "long" } end,

@@ -62,6 +62,9 @@ function M.set_printoptions(o)
   for k in pairs(DEFAULTS) do
     if o[k] ~= nil then
       check_count(k, o[k], k == "threshold")
+      if k == "precision" and o[k] > 99 then -- string.format's limit
+        error(sfmt("set_printoptions: precision must be at most 99 (got %s)", tostring(o[k])), 2)
+      end
       P[k] = o[k] == huge and huge or math.tointeger(o[k]) or o[k]
     end
   end
