@@ -11,4 +11,7 @@ for _, name in ipairs { "float32", "float64", "int64", "int32", "uint8", "bool",
 end
 torch.float, torch.double, torch.long, torch.int, torch.half = "float32", "float64", "int64", "int32", "float16"
 
+-- Printing in PyTorch's layout (lua/torch/print.lua): tostring(t), print(t), set_printoptions.
+require("torch.print").install(torch)
+
 return torch
