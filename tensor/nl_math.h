@@ -135,7 +135,7 @@ NL_HOSTDEV long long nl_pow_i(long long a, long long b) {
 #define NL_UNARY_PRED_FLOAT(X)                              \
   X(LOGICAL_NOT, x == (T)0)                                 \
   X(ISNAN, x != x)                                          \
-  X(ISINF, isinf(x))
+  X(ISINF, isinf(x) != 0)
 #define NL_UNARY_PRED_INT(X)                                \
   X(LOGICAL_NOT, x == 0)                                    \
   X(ISNAN, 0)                                               \
