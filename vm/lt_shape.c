@@ -239,6 +239,7 @@ static int nl_l_tile(lua_State *L) {
 static int nl_l_catstack(lua_State *L, int stack) {
   const char *op = stack ? "stack" : "cat";
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2); /* the array below goes to index 3 */
   int n = (int)luaL_len(L, 1);
   if (n == 0) return luaL_error(L, "%s: expected a non-empty list of tensors", op);
   nl_tensor **ts = lua_newuserdatauv(L, sizeof *ts * (size_t)n, 0);
