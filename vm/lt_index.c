@@ -1,17 +1,417 @@
-/* lt_index.c: t[i], t[{...}] and assignment; gather, scatter, masked_* (see ltensor.h). */
+/* lt_index.c: t[i], t[{...}] and assignment; index_select, gather, scatter(_add),
+ * masked_fill/select, take, index_fill/add/copy (see ltensor.h).
+ *
+ * Index tensors are 1-based in Lua: the binding makes a 0-based int64 copy (nl_l_index0)
+ * and the C front ends (tensor/ops_index.c) range-check it and report errors in 1-based
+ * terms. Indexing keys: a number selects (drops the dim), {a, b[, step]} is an inclusive
+ * range (keeps the dim), {} takes all, a bool tensor masks the dims it covers, an int64
+ * tensor indexes one dim (index_select; several index tensors apply one after another,
+ * i.e. an outer product, not PyTorch's zipped advanced indexing). */
+#include <stdbool.h>
+#include <string.h>
+
 #include "ltensor.h"
 
+#include "../tensor/nl_ops.h"
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+/* A 0-based int64 copy of the 1-based index tensor at idx (int64/int32/uint8). With size >= 0,
+ * negative entries count from the end of a dim of that size (indexing keys). Anchored on the
+ * Lua stack (pushed) so that an error never leaks it; returns the tensor. */
+static nl_tensor *nl_l_index0(lua_State *L, int idx, const char *op, int64_t size) {
+  nl_tensor *i = nl_lua_check(L, idx);
+  if (!nl_dtype_is_int(i->dtype))
+    luaL_error(L, "%s: index must be an int64 tensor (got %s)", op, nl_dtype_name(i->dtype));
+  if (nl_device_of(i).type != NL_CPU) luaL_error(L, "%s: index tensors must be on the cpu", op);
+  nl_tensor *c = nl_empty(i->ndim, i->shape, NL_INT64, nl_cpu());
+  if (!c || nl_copy_(c, i) < 0) {
+    nl_tensor_free(c);
+    nl_lua_error(L);
+  }
+  int64_t *p = nl_data(c), n = nl_numel(c);
+  for (int64_t k = 0; k < n; k++) p[k] = (size >= 0 && p[k] < 0) ? p[k] + size : p[k] - 1;
+  nl_lua_push(L, c);
+  return c;
+}
+
+/* A fill value: number, boolean or one-element tensor. */
+static double nl_l_value(lua_State *L, int idx, const char *op) {
+  if (lua_isboolean(L, idx)) return lua_toboolean(L, idx);
+  nl_tensor *t = nl_lua_to(L, idx);
+  if (t) {
+    if (nl_numel(t) != 1 || nl_device_of(t).type != NL_CPU)
+      luaL_error(L, "%s: value must be a number or a one-element cpu tensor", op);
+    return nl_get_flat(t, 0);
+  }
+  int ok;
+  double v = lua_tonumberx(L, idx, &ok);
+  if (!ok) luaL_error(L, "%s: value must be a number (got %s)", op, luaL_typename(L, idx));
+  return v;
+}
+
+static int nl_l_dim(lua_State *L, const char *op, int arg, const nl_tensor *t) {
+  return nl_lua_dim(L, op, luaL_checkinteger(L, arg), t->ndim, 0);
+}
+
+/* ---- functions ---------------------------------------------------------------------------- */
+static int nl_l_index_select(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  int d = nl_l_dim(L, "index_select", 2, t);
+  nl_tensor *i = nl_l_index0(L, 3, "index_select", -1);
+  nl_lua_push(L, nl_index_select(t, d, i));
+  return 1;
+}
+
+static int nl_l_gather(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  int d = nl_l_dim(L, "gather", 2, t);
+  nl_tensor *i = nl_l_index0(L, 3, "gather", -1);
+  nl_lua_push(L, nl_gather(t, d, i));
+  return 1;
+}
+
+/* scatter(t, dim, idx, src | value), in place when inplace. */
+static int nl_l_scatter_impl(lua_State *L, int add, int inplace) {
+  const char *op = add ? (inplace ? "scatter_add_" : "scatter_add") : (inplace ? "scatter_" : "scatter");
+  nl_tensor *t = nl_lua_check(L, 1);
+  int d = nl_l_dim(L, op, 2, t);
+  nl_tensor *src = nl_lua_to(L, 4);
+  double v = 0;
+  if (!src) {
+    if (add) luaL_typeerror(L, 4, "tensor");
+    v = nl_l_value(L, 4, op);
+  }
+  nl_tensor *i = nl_l_index0(L, 3, op, -1);
+  if (inplace) {
+    nl_lua_check_status(L, add ? nl_scatter_add_(t, d, i, src) : nl_scatter_(t, d, i, src, v));
+    lua_pushvalue(L, 1);
+  } else {
+    nl_lua_push(L, add ? nl_scatter_add(t, d, i, src) : nl_scatter(t, d, i, src, v));
+  }
+  return 1;
+}
+
+static int nl_l_scatter(lua_State *L) { return nl_l_scatter_impl(L, 0, 0); }
+static int nl_l_scatter_(lua_State *L) { return nl_l_scatter_impl(L, 0, 1); }
+static int nl_l_scatter_add(lua_State *L) { return nl_l_scatter_impl(L, 1, 0); }
+static int nl_l_scatter_add_(lua_State *L) { return nl_l_scatter_impl(L, 1, 1); }
+
+static int nl_l_masked_fill(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2);
+  nl_lua_push(L, nl_masked_fill(t, m, nl_l_value(L, 3, "masked_fill")));
+  return 1;
+}
+
+static int nl_l_masked_fill_(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2);
+  nl_lua_check_status(L, nl_masked_fill_(t, m, nl_l_value(L, 3, "masked_fill_")));
+  lua_pushvalue(L, 1);
+  return 1;
+}
+
+static int nl_l_masked_select(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2);
+  nl_lua_push(L, nl_masked_select(t, m));
+  return 1;
+}
+
+static int nl_l_masked_scatter_(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2), *s = nl_lua_check(L, 3);
+  nl_lua_check_status(L, nl_masked_scatter_(t, m, s));
+  lua_pushvalue(L, 1);
+  return 1;
+}
+
+static int nl_l_take(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  nl_tensor *i = nl_l_index0(L, 2, "take", -1);
+  nl_lua_push(L, nl_take(t, i));
+  return 1;
+}
+
+/* index_fill_(dim, idx, v) / index_fill (a filled copy). */
+static int nl_l_index_fill_impl(lua_State *L, int inplace) {
+  const char *op = inplace ? "index_fill_" : "index_fill";
+  nl_tensor *t = nl_lua_check(L, 1);
+  int d = nl_l_dim(L, op, 2, t);
+  double v = nl_l_value(L, 4, op);
+  nl_tensor *i = nl_l_index0(L, 3, op, -1);
+  if (inplace) {
+    nl_lua_check_status(L, nl_index_fill_(t, d, i, v));
+    lua_pushvalue(L, 1);
+    return 1;
+  }
+  nl_tensor *c = nl_clone(t);
+  nl_lua_push(L, c);
+  c->storage->version = 0;
+  nl_lua_check_status(L, nl_index_fill_(c, d, i, v));
+  return 1;
+}
+static int nl_l_index_fill_(lua_State *L) { return nl_l_index_fill_impl(L, 1); }
+static int nl_l_index_fill(lua_State *L) { return nl_l_index_fill_impl(L, 0); }
+
+/* index_add_(dim, idx, src, {alpha=1}) / index_add. */
+static int nl_l_index_add_impl(lua_State *L, int inplace) {
+  const char *op = inplace ? "index_add_" : "index_add";
+  int opts = nl_lua_opts(L);
+  nl_tensor *t = nl_lua_check(L, 1);
+  int d = nl_l_dim(L, op, 2, t);
+  nl_tensor *src = nl_lua_check(L, 4);
+  double alpha = opts ? nl_lua_opt_number(L, opts, "alpha", 1) : luaL_optnumber(L, 5, 1);
+  nl_tensor *i = nl_l_index0(L, 3, op, -1);
+  if (inplace) {
+    nl_lua_check_status(L, nl_index_add_(t, d, i, src, alpha));
+    lua_pushvalue(L, 1);
+    return 1;
+  }
+  nl_tensor *c = nl_clone(t);
+  nl_lua_push(L, c);
+  c->storage->version = 0;
+  nl_lua_check_status(L, nl_index_add_(c, d, i, src, alpha));
+  return 1;
+}
+static int nl_l_index_add_(lua_State *L) { return nl_l_index_add_impl(L, 1); }
+static int nl_l_index_add(lua_State *L) { return nl_l_index_add_impl(L, 0); }
+
+static int nl_l_index_copy_(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  int d = nl_l_dim(L, "index_copy_", 2, t);
+  nl_tensor *src = nl_lua_check(L, 4);
+  nl_tensor *i = nl_l_index0(L, 3, "index_copy_", -1);
+  nl_lua_check_status(L, nl_index_copy_(t, d, i, src));
+  lua_pushvalue(L, 1);
+  return 1;
+}
+
+/* ---- t[key] and t[key] = v ---------------------------------------------------------------- */
+/* A tensor entry of a key, applied after the view entries: a bool mask over dims vdim..
+ * vdim+k-1 of the view, or a 0-based int64 index along dim vdim. */
+typedef struct { nl_tensor *idx; int vdim, k, is_mask; } nl_tkey;
+
+typedef struct {
+  nl_tensor *v; /* the current view (anchored on the Lua stack) */
+  int d;        /* next dim of v to index */
+  int od;       /* the same dim counted in t (for messages) */
+  int nt;       /* tensor entries */
+  nl_tkey te[NL_MAXDIM];
+} nl_keystate;
+
+static void nl_key_push(lua_State *L, nl_keystate *s, nl_tensor *nv) {
+  nl_lua_push(L, nv); /* raises nl_error() when nv is NULL */
+  s->v = nv;
+}
+
+static void nl_key_need_dim(lua_State *L, nl_keystate *s, int k) {
+  if (s->d + k > s->v->ndim)
+    luaL_error(L, "t[...]: too many indices for a tensor of %d dims", s->od - s->d + s->v->ndim);
+}
+
+/* Applies the key entry at stack index e. */
+static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
+  e = lua_absindex(L, e);
+  lua_checkstack(L, 8);
+  nl_tensor *it = nl_lua_to(L, e);
+  if (lua_type(L, e) == LUA_TNUMBER || (it && it->ndim == 0 && it->dtype != NL_BOOL && nl_dtype_is_int(it->dtype))) {
+    lua_Integer i;
+    if (it) i = nl_get_flat_i64(it, 0);
+    else {
+      int ok;
+      i = lua_tointegerx(L, e, &ok);
+      if (!ok) luaL_error(L, "t[...]: index must be an integer (got %s)", lua_tostring(L, e));
+    }
+    nl_key_need_dim(L, s, 1);
+    int64_t size = s->v->shape[s->d];
+    if (i == 0 || i < -size || i > size)
+      luaL_error(L, "t[...]: index %d is out of range for dim %d of size %d (expected 1..%d or %d..-1)", (int)i,
+                 s->od + 1, (int)size, (int)size, (int)-size);
+    nl_key_push(L, s, nl_select(s->v, s->d, i > 0 ? i - 1 : i + size));
+    s->od++;
+    return;
+  }
+  if (it) {
+    if (s->nt >= NL_MAXDIM) luaL_error(L, "t[...]: too many tensor indices");
+    nl_tkey *k = &s->te[s->nt];
+    if (it->dtype == NL_BOOL) {
+      char b1[160], b2[160];
+      if (it->ndim == 0) luaL_error(L, "t[...]: 0-d bool masks are not supported");
+      nl_key_need_dim(L, s, it->ndim);
+      for (int j = 0; j < it->ndim; j++)
+        if (it->shape[j] != s->v->shape[s->d + j])
+          luaL_error(L, "t[...]: the shape of the mask %s at index %d does not match the shape of the indexed tensor %s at index %d",
+                     nl_shape_str(it->ndim, it->shape, b1, sizeof b1), j + 1,
+                     nl_shape_str(s->v->ndim, s->v->shape, b2, sizeof b2), s->od + j + 1);
+      *k = (nl_tkey){it, s->d, it->ndim, 1};
+      s->d += it->ndim;
+      s->od += it->ndim;
+    } else {
+      nl_key_need_dim(L, s, 1);
+      *k = (nl_tkey){nl_l_index0(L, e, "t[...]", s->v->shape[s->d]), s->d, 1, 0};
+      s->d++;
+      s->od++;
+    }
+    s->nt++;
+    return;
+  }
+  if (lua_type(L, e) != LUA_TTABLE) luaL_error(L, "t[...]: unsupported index entry of type %s", luaL_typename(L, e));
+  nl_key_need_dim(L, s, 1);
+  lua_Integer n = luaL_len(L, e);
+  if (n == 0) { s->d++; s->od++; return; }
+  if (n > 3) luaL_error(L, "t[...]: a range is {first, last} or {first, last, step} (got %d entries)", (int)n);
+  lua_Integer r[3] = {0, 0, 1};
+  for (int j = 0; j < n; j++) {
+    lua_geti(L, e, j + 1);
+    int ok;
+    r[j] = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_error(L, "t[...]: range entry %d must be an integer (got %s)", j + 1, luaL_typename(L, -1));
+    lua_pop(L, 1);
+  }
+  if (n == 1) r[1] = r[0];
+  int64_t size = s->v->shape[s->d];
+  lua_Integer a = r[0] < 0 ? r[0] + size + 1 : r[0], b = r[1] < 0 ? r[1] + size + 1 : r[1];
+  if (r[2] <= 0) luaL_error(L, "t[...]: range step must be positive (got %d)", (int)r[2]);
+  if (a < 1 || a > size + 1 || b < a - 1 || b > size)
+    luaL_error(L, "t[...]: range {%d, %d} is out of range for dim %d of size %d", (int)r[0], (int)r[1], s->od + 1, (int)size);
+  int64_t count = b >= a ? (b - a) / r[2] + 1 : 0;
+  nl_key_push(L, s, nl_slice(s->v, s->d, a - 1, count, r[2]));
+  s->d++;
+  s->od++;
+}
+
+/* Builds the view of t selected by the key at stack index 2 (pushed on the stack). */
+static void nl_key_view(lua_State *L, nl_tensor *t, nl_keystate *s) {
+  memset(s, 0, sizeof *s);
+  nl_tensor_retain(t);
+  nl_key_push(L, s, t);
+  if (lua_type(L, 2) == LUA_TTABLE && !nl_lua_to(L, 2)) {
+    lua_Integer n = luaL_len(L, 2);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_geti(L, 2, i); /* stays on the stack (below what the entry pushes) */
+      nl_key_entry(L, s, -1);
+    }
+  } else {
+    nl_key_entry(L, s, 2);
+  }
+}
+
 int nl_lua_index_get(lua_State *L) {
-  nl_lua_check(L, 1);
-  return luaL_error(L, "tensor indexing: unsupported key type %s", luaL_typename(L, 2));
+  nl_tensor *t = nl_lua_check(L, 1);
+  if (t->ndim == 0 && lua_type(L, 2) == LUA_TNUMBER) return luaL_error(L, "t[...]: cannot index a 0-d tensor");
+  nl_keystate s;
+  nl_key_view(L, t, &s);
+  for (int j = s.nt - 1; j >= 0; j--) { /* right to left: earlier view dims stay valid */
+    nl_tkey *k = &s.te[j];
+    if (k->is_mask) {
+      if (k->vdim == 0 && k->k == s.v->ndim) {
+        nl_key_push(L, &s, nl_masked_select(s.v, k->idx));
+        continue;
+      }
+      nl_tensor *pos = nl_mask_positions(k->idx);
+      nl_lua_push(L, pos);
+      nl_key_push(L, &s, nl_flatten(s.v, k->vdim, k->vdim + k->k - 1));
+      nl_key_push(L, &s, nl_index_select(s.v, k->vdim, pos));
+    } else if (k->idx->ndim == 1) {
+      nl_key_push(L, &s, nl_index_select(s.v, k->vdim, k->idx));
+    } else {
+      nl_tensor *flat = nl_reshape(k->idx, 1, (int64_t[]){nl_numel(k->idx)});
+      nl_lua_push(L, flat);
+      nl_key_push(L, &s, nl_index_select(s.v, k->vdim, flat));
+      nl_key_push(L, &s, nl_unflatten(s.v, k->vdim, k->idx->ndim, k->idx->shape));
+    }
+  }
+  nl_tensor_retain(s.v); /* push the result again: the same userdata (cached) */
+  nl_lua_push(L, s.v);
+  return 1;
 }
 
 int nl_lua_index_set(lua_State *L) {
-  nl_lua_check(L, 1);
-  return luaL_error(L, "tensor assignment: unsupported key type %s", luaL_typename(L, 2));
+  nl_tensor *t = nl_lua_check(L, 1);
+  luaL_checkany(L, 3);
+  if (t->ndim == 0 && lua_type(L, 2) == LUA_TNUMBER) return luaL_error(L, "t[...]: cannot index a 0-d tensor");
+  nl_keystate s;
+  nl_key_view(L, t, &s);
+  nl_tensor *src = nl_lua_to(L, 3);
+  if (!src && lua_type(L, 3) == LUA_TTABLE) { /* a nested table: a tensor of the target's dtype */
+    src = nl_lua_totensor(L, 3, (int)t->dtype, nl_device_of(t));
+    nl_lua_push(L, src);
+  }
+  bool scalar = !src || nl_numel(src) == 1;
+  double v = scalar ? nl_l_value(L, 3, "t[...] =") : 0;
+  if (s.nt == 0) {
+    nl_lua_check_status(L, src ? nl_copy_(s.v, src) : nl_fill_(s.v, v));
+    return 0;
+  }
+  if (s.nt > 1) return luaL_error(L, "t[...] =: at most one tensor index is supported in an assignment (got %d)", s.nt);
+  nl_tkey *k = &s.te[0];
+  if (k->is_mask) {
+    if (scalar) {
+      /* the mask as a view over the whole target: stride 0 on the dims it does not cover */
+      int64_t st[NL_MAXDIM] = {0};
+      for (int j = 0; j < k->k; j++) st[k->vdim + j] = k->idx->stride[j];
+      nl_tensor *m = nl_view_of(k->idx, s.v->ndim, s.v->shape, st, k->idx->offset);
+      nl_lua_push(L, m);
+      nl_lua_check_status(L, nl_masked_fill_(s.v, m, v));
+    } else if (k->vdim == 0 && k->k == s.v->ndim) {
+      nl_lua_check_status(L, nl_masked_scatter_(s.v, k->idx, src));
+    } else {
+      nl_tensor *pos = nl_mask_positions(k->idx);
+      nl_lua_push(L, pos);
+      int64_t shape[NL_MAXDIM];
+      int n = 0;
+      for (int j = 0; j < s.v->ndim; j++) {
+        if (j > k->vdim && j < k->vdim + k->k) { shape[n - 1] *= s.v->shape[j]; continue; }
+        shape[n++] = s.v->shape[j];
+      }
+      nl_tensor *f = nl_view(s.v, n, shape);
+      nl_lua_push(L, f);
+      nl_lua_check_status(L, nl_index_copy_(f, k->vdim, pos, src));
+    }
+    return 0;
+  }
+  nl_tensor *idx = k->idx;
+  if (idx->ndim != 1) {
+    if (!scalar) return luaL_error(L, "t[...] =: a tensor value needs a 1-D index tensor (got %d dims)", idx->ndim);
+    idx = nl_reshape(k->idx, 1, (int64_t[]){nl_numel(k->idx)});
+    nl_lua_push(L, idx);
+  }
+  nl_lua_check_status(L, scalar ? nl_index_fill_(s.v, k->vdim, idx, v) : nl_index_copy_(s.v, k->vdim, idx, src));
+  return 0;
+}
+
+/* torch._flat_values(t): the elements of a cpu tensor as a flat Lua list in row-major order
+ * (integers for integer dtypes, booleans for bool). A helper for the specs until tolist()
+ * is everywhere; not part of the API. */
+static int nl_l_flat_values(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  if (nl_device_of(t).type != NL_CPU) return luaL_error(L, "_flat_values: cpu tensors only");
+  int64_t n = nl_numel(t);
+  lua_createtable(L, (int)n, 0);
+  for (int64_t i = 0; i < n; i++) {
+    if (t->dtype == NL_BOOL) lua_pushboolean(L, nl_get_flat(t, i) != 0);
+    else if (nl_dtype_is_float(t->dtype)) lua_pushnumber(L, nl_get_flat(t, i));
+    else lua_pushinteger(L, nl_get_flat_i64(t, i));
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
 }
 
 static const nl_lua_reg nl_index_regs[] = {
+    {"index_select", nl_l_index_select, NL_BOTH},
+    {"gather", nl_l_gather, NL_BOTH},
+    {"scatter", nl_l_scatter, NL_BOTH},
+    {"scatter_", nl_l_scatter_, NL_METHOD},
+    {"scatter_add", nl_l_scatter_add, NL_BOTH},
+    {"scatter_add_", nl_l_scatter_add_, NL_METHOD},
+    {"masked_fill", nl_l_masked_fill, NL_BOTH},
+    {"masked_fill_", nl_l_masked_fill_, NL_METHOD},
+    {"masked_select", nl_l_masked_select, NL_BOTH},
+    {"masked_scatter_", nl_l_masked_scatter_, NL_METHOD},
+    {"take", nl_l_take, NL_BOTH},
+    {"index_fill_", nl_l_index_fill_, NL_METHOD},
+    {"index_fill", nl_l_index_fill, NL_BOTH},
+    {"index_add_", nl_l_index_add_, NL_METHOD},
+    {"index_add", nl_l_index_add, NL_BOTH},
+    {"index_copy_", nl_l_index_copy_, NL_METHOD},
+    {"_flat_values", nl_l_flat_values, NL_FN},
     {NULL, NULL, 0},
 };
 

@@ -68,6 +68,17 @@ static const nl_kernel_fn nl_cpu_table[NL_OP_COUNT] = {
     [NL_OP_CUMPROD] = nl_cpu_CUMPROD,
     [NL_OP_SOFTMAX] = nl_cpu_SOFTMAX,
     [NL_OP_LOG_SOFTMAX] = nl_cpu_LOG_SOFTMAX,
+    /* index (index.c) */
+    [NL_OP_INDEX_SELECT] = nl_cpu_INDEX_SELECT,
+    [NL_OP_GATHER] = nl_cpu_GATHER,
+    [NL_OP_SCATTER] = nl_cpu_SCATTER,
+    [NL_OP_SCATTER_ADD] = nl_cpu_SCATTER_ADD,
+    [NL_OP_MASKED_FILL] = nl_cpu_MASKED_FILL,
+    [NL_OP_MASKED_SELECT] = nl_cpu_MASKED_SELECT,
+    [NL_OP_TAKE] = nl_cpu_TAKE,
+    [NL_OP_INDEX_FILL] = nl_cpu_INDEX_FILL,
+    [NL_OP_INDEX_ADD] = nl_cpu_INDEX_ADD,
+    [NL_OP_FLIP] = nl_cpu_FLIP,
 };
 
 const nl_backend nl_cpu_backend = {"cpu", nl_cpu_table};

@@ -1,0 +1,325 @@
+/* ops_index.c: index_select, gather, scatter(_add), masked_fill/select/scatter, take,
+ * index_fill/add/copy. Every index is checked on the host before the kernel runs, so a bad
+ * index is an error naming the op, the index (1-based, Lua's terms) and the valid range. */
+#include <string.h>
+
+#include "nl_iter.h"
+#include "nl_kernel.h"
+#include "nl_ops.h"
+
+#define SHP(nd, s, b) nl_shape_str((nd), (s), (b), sizeof(b))
+
+static int64_t nl_dsize(const nl_tensor *t, int dim) { return t->ndim ? t->shape[dim] : 1; }
+
+static int nl_check_dim(const char *op, const nl_tensor *t, int dim) {
+  if (dim < 0 || dim >= (t->ndim ? t->ndim : 1))
+    return nl_failc("%s: dim %d out of range for a tensor of %d dims", op, dim + 1, t->ndim);
+  return 0;
+}
+
+/* idx: int64 on the CPU (like t), every entry in 0..size-1 (dim is reported 1-based). */
+static int nl_check_index(const char *op, const nl_tensor *t, const nl_tensor *idx, int dim, int64_t size) {
+  if (idx->dtype != NL_INT64) return nl_failc("%s: index must be an int64 tensor (got %s)", op, nl_dtype_name(idx->dtype));
+  if (!nl_device_eq(nl_device_of(idx), nl_device_of(t)) || nl_device_of(t).type != NL_CPU)
+    return nl_failc("%s: index and tensor must both be on the cpu", op);
+  int64_t n = nl_numel(idx);
+  bool dense = nl_is_contiguous(idx);
+  const int64_t *p = nl_data(idx);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t v = dense ? p[i] : nl_get_flat_i64(idx, i);
+    if (v < 0 || v >= size) {
+      if (size == 0)
+        return nl_failc("%s: index %lld is out of range for dim %d of size 0", op, (long long)v + 1, dim + 1);
+      return nl_failc("%s: index %lld is out of range for dim %d of size %lld (expected 1..%lld)", op,
+                      (long long)v + 1, dim + 1, (long long)size, (long long)size);
+    }
+  }
+  return 0;
+}
+
+static int nl_check_same(const char *op, const nl_tensor *t, const nl_tensor *src) {
+  if (src->dtype != t->dtype)
+    return nl_failc("%s: expected self.dtype to be equal to src.dtype (%s vs %s)", op, nl_dtype_name(t->dtype), nl_dtype_name(src->dtype));
+  if (!nl_device_eq(nl_device_of(src), nl_device_of(t))) return nl_failc("%s: src and tensor must be on the same device", op);
+  return 0;
+}
+
+/* Sets alpha/ialpha from a fill value. */
+static void nl_set_value(nl_kargs *a, double v) { a->alpha = v; a->ialpha = (int64_t)v; }
+
+nl_tensor *nl_index_select(nl_tensor *t, int dim, const nl_tensor *idx) {
+  if (nl_check_dim("index_select", t, dim) < 0) return NULL;
+  if (idx->ndim > 1) return nl_fail("index_select: index must be 0-d or 1-D (got %d dims)", idx->ndim);
+  if (nl_check_index("index_select", t, idx, dim, nl_dsize(t, dim)) < 0) return NULL;
+  int64_t shape[NL_MAXDIM];
+  memcpy(shape, t->shape, sizeof shape);
+  int nd = t->ndim;
+  if (nd) shape[dim] = nl_numel(idx);
+  else if (idx->ndim == 1) { nd = 1; shape[0] = nl_numel(idx); }
+  nl_tensor *out = nl_empty(nd, shape, t->dtype, nl_device_of(t));
+  if (!out) return NULL;
+  nl_kargs a = {.out = out, .in = {t, idx}, .dim = dim};
+  if (nl_run(NL_OP_INDEX_SELECT, &a) < 0) { nl_tensor_free(out); return NULL; }
+  return out;
+}
+
+/* gather/scatter shape rules: same number of dims (0-d counts as 1-D); idx.size(d) <=
+ * t.size(d) for d != dim and, with src, idx.size(d) <= src.size(d) for every d. */
+static int nl_check_gs(const char *op, const nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src) {
+  char b1[160], b2[160];
+  if (nl_check_dim(op, t, dim) < 0) return -1;
+  int tn = t->ndim ? t->ndim : 1, in = idx->ndim ? idx->ndim : 1;
+  if (nl_numel(idx) == 0) return 0;
+  if (tn != in)
+    return nl_failc("%s: index tensor must have the same number of dimensions as input tensor (%d vs %d)", op, in, tn);
+  for (int d = 0; d < idx->ndim; d++) {
+    if (d != dim && t->ndim && idx->shape[d] > t->shape[d])
+      return nl_failc("%s: size does not match at dimension %d: expected index %s to be smaller than self %s apart from dimension %d",
+                      op, d + 1, SHP(idx->ndim, idx->shape, b1), SHP(t->ndim, t->shape, b2), dim + 1);
+    if (src && src->ndim == idx->ndim && idx->shape[d] > src->shape[d])
+      return nl_failc("%s: size does not match at dimension %d: expected index %s to be smaller than src %s",
+                      op, d + 1, SHP(idx->ndim, idx->shape, b1), SHP(src->ndim, src->shape, b2));
+  }
+  if (src && (src->ndim ? src->ndim : 1) != in)
+    return nl_failc("%s: index tensor must have the same number of dimensions as src tensor (%d vs %d)", op, in, src->ndim);
+  return nl_check_index(op, t, idx, dim, nl_dsize(t, dim));
+}
+
+nl_tensor *nl_gather(nl_tensor *t, int dim, const nl_tensor *idx) {
+  if (nl_check_gs("gather", t, dim, idx, NULL) < 0) return NULL;
+  nl_tensor *out = nl_empty(idx->ndim, idx->shape, t->dtype, nl_device_of(t));
+  if (!out) return NULL;
+  nl_kargs a = {.out = out, .in = {t, idx}, .dim = dim};
+  if (nl_run(NL_OP_GATHER, &a) < 0) { nl_tensor_free(out); return NULL; }
+  return out;
+}
+
+static int nl_scatter_run(const char *op, nl_op k, nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double v) {
+  if (src && nl_check_same(op, t, src) < 0) return -1;
+  if (nl_check_gs(op, t, dim, idx, src) < 0) return -1;
+  nl_kargs a = {.out = t, .in = {idx, src}, .dim = dim};
+  nl_set_value(&a, v);
+  if (nl_run(k, &a) < 0) return -1;
+  nl_bump_version(t);
+  return 0;
+}
+
+int nl_scatter_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double v) {
+  return nl_scatter_run("scatter", NL_OP_SCATTER, t, dim, idx, src, v);
+}
+
+int nl_scatter_add_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src) {
+  if (!src) return nl_failc("scatter_add: src must be a tensor");
+  return nl_scatter_run("scatter_add", NL_OP_SCATTER_ADD, t, dim, idx, src, 0);
+}
+
+nl_tensor *nl_scatter(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double v) {
+  if (src && nl_check_same("scatter", t, src) < 0) return NULL;
+  if (nl_check_gs("scatter", t, dim, idx, src) < 0) return NULL;
+  nl_tensor *out = nl_clone(t);
+  if (out && nl_scatter_(out, dim, idx, src, v) < 0) { nl_tensor_free(out); return NULL; }
+  if (out) out->storage->version = 0;
+  return out;
+}
+
+nl_tensor *nl_scatter_add(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src) {
+  if (!src) return nl_fail("scatter_add: src must be a tensor");
+  if (nl_check_same("scatter_add", t, src) < 0 || nl_check_gs("scatter_add", t, dim, idx, src) < 0) return NULL;
+  nl_tensor *out = nl_clone(t);
+  if (out && nl_scatter_add_(out, dim, idx, src) < 0) { nl_tensor_free(out); return NULL; }
+  if (out) out->storage->version = 0;
+  return out;
+}
+
+static int nl_check_mask(const char *op, const nl_tensor *t, const nl_tensor *mask) {
+  if (mask->dtype != NL_BOOL) return nl_failc("%s: expected a bool mask (got %s)", op, nl_dtype_name(mask->dtype));
+  if (!nl_device_eq(nl_device_of(mask), nl_device_of(t))) return nl_failc("%s: mask and tensor must be on the same device", op);
+  return 0;
+}
+
+/* mask must broadcast to t's shape without enlarging it (in-place rule). */
+static int nl_check_mask_inplace(const char *op, const nl_tensor *t, const nl_tensor *mask) {
+  char b1[160], b2[160];
+  int64_t shape[NL_MAXDIM];
+  if (nl_check_mask(op, t, mask) < 0) return -1;
+  int nd = nl_broadcast_shape(op, t->ndim, t->shape, mask->ndim, mask->shape, shape);
+  if (nd < 0) return -1;
+  if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0)
+    return nl_failc("%s: mask of shape %s cannot be broadcast to the tensor's shape %s", op,
+                    SHP(mask->ndim, mask->shape, b1), SHP(t->ndim, t->shape, b2));
+  return 0;
+}
+
+int nl_masked_fill_(nl_tensor *t, const nl_tensor *mask, double v) {
+  if (nl_check_mask_inplace("masked_fill_", t, mask) < 0) return -1;
+  nl_kargs a = {.out = t, .in = {mask}};
+  nl_set_value(&a, v);
+  if (nl_run(NL_OP_MASKED_FILL, &a) < 0) return -1;
+  nl_bump_version(t);
+  return 0;
+}
+
+nl_tensor *nl_masked_fill(nl_tensor *t, const nl_tensor *mask, double v) {
+  int64_t shape[NL_MAXDIM];
+  if (nl_check_mask("masked_fill", t, mask) < 0) return NULL;
+  int nd = nl_broadcast_shape("masked_fill", t->ndim, t->shape, mask->ndim, mask->shape, shape);
+  if (nd < 0) return NULL;
+  nl_tensor *out = nl_empty(nd, shape, t->dtype, nl_device_of(t));
+  if (!out) return NULL;
+  if (nl_copy_(out, t) < 0 || nl_masked_fill_(out, mask, v) < 0) { nl_tensor_free(out); return NULL; }
+  out->storage->version = 0;
+  return out;
+}
+
+/* Number of true elements of a bool tensor (host memory). */
+static int64_t nl_count_true(const nl_tensor *m) {
+  int64_t n = nl_numel(m), k = 0;
+  if (nl_is_contiguous(m)) {
+    const uint8_t *p = nl_data(m);
+    for (int64_t i = 0; i < n; i++) k += p[i] != 0;
+  } else {
+    for (int64_t i = 0; i < n; i++) k += nl_get_flat(m, i) != 0;
+  }
+  return k;
+}
+
+nl_tensor *nl_masked_select(nl_tensor *t, const nl_tensor *mask) {
+  int64_t shape[NL_MAXDIM];
+  if (nl_check_mask("masked_select", t, mask) < 0) return NULL;
+  if (nl_device_of(t).type != NL_CPU) return nl_fail("masked_select: only cpu tensors are supported");
+  int nd = nl_broadcast_shape("masked_select", t->ndim, t->shape, mask->ndim, mask->shape, shape);
+  if (nd < 0) return NULL;
+  nl_tensor *te = nl_expand(t, nd, shape);
+  nl_tensor *me = te ? nl_expand((nl_tensor *)mask, nd, shape) : NULL;
+  nl_tensor *out = me ? nl_empty(1, (int64_t[]){nl_count_true(me)}, t->dtype, nl_device_of(t)) : NULL;
+  nl_kargs a = {.out = out, .in = {te, me}};
+  if (out && nl_run(NL_OP_MASKED_SELECT, &a) < 0) { nl_tensor_free(out); out = NULL; }
+  nl_tensor_free(te);
+  nl_tensor_free(me);
+  return out;
+}
+
+nl_tensor *nl_mask_positions(const nl_tensor *mask) {
+  if (mask->dtype != NL_BOOL) return nl_fail("mask: expected a bool tensor (got %s)", nl_dtype_name(mask->dtype));
+  if (nl_device_of(mask).type != NL_CPU) return nl_fail("mask: only cpu tensors are supported");
+  int64_t n = nl_numel(mask);
+  nl_tensor *out = nl_empty(1, (int64_t[]){nl_count_true(mask)}, NL_INT64, nl_cpu());
+  if (!out) return NULL;
+  int64_t *o = nl_data(out), k = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (nl_get_flat(mask, i) != 0) o[k++] = i;
+  return out;
+}
+
+int nl_masked_scatter_(nl_tensor *t, const nl_tensor *mask, const nl_tensor *src) {
+  if (nl_check_mask_inplace("masked_scatter_", t, mask) < 0) return -1;
+  nl_tensor *me = nl_expand((nl_tensor *)mask, t->ndim, t->shape);
+  nl_tensor *pos = me ? nl_mask_positions(me) : NULL;
+  nl_tensor_free(me);
+  if (!pos) return -1;
+  int64_t cnt = pos->shape[0], sn = nl_numel(src);
+  if (sn < cnt) {
+    nl_tensor_free(pos);
+    return nl_failc("masked_scatter_: expected the source to have at least %lld elements (the number of true mask entries) but got %lld",
+                    (long long)cnt, (long long)sn);
+  }
+  /* flat (1-D) views of a contiguous target and of src's first cnt elements (cast to t's dtype) */
+  nl_tensor *work = nl_is_contiguous(t) ? (nl_tensor_retain(t), t) : nl_clone(t);
+  nl_tensor *sc = nl_to_dtype((nl_tensor *)src, t->dtype), *scc = sc ? nl_contiguous(sc) : NULL;
+  nl_tensor *flat = work ? nl_view_of(work, 1, (int64_t[]){nl_numel(t)}, NULL, work->offset) : NULL;
+  nl_tensor *sflat = scc ? nl_view_of(scc, 1, (int64_t[]){cnt}, NULL, scc->offset) : NULL;
+  int rc = -1;
+  if (flat && sflat) {
+    nl_kargs a = {.out = flat, .in = {pos, sflat}, .dim = 0};
+    rc = nl_run(NL_OP_SCATTER, &a);
+    if (rc == 0 && work != t) rc = nl_copy_(t, work);
+    else if (rc == 0) nl_bump_version(t);
+  }
+  nl_tensor_free(pos); nl_tensor_free(work); nl_tensor_free(sc); nl_tensor_free(scc);
+  nl_tensor_free(flat); nl_tensor_free(sflat);
+  return rc;
+}
+
+nl_tensor *nl_take(nl_tensor *t, const nl_tensor *idx) {
+  int64_t n = nl_numel(t);
+  if (idx->dtype != NL_INT64) return nl_fail("take: index must be an int64 tensor (got %s)", nl_dtype_name(idx->dtype));
+  /* the flat index is checked against numel (reported as "dim 1" of the flattened tensor) */
+  int64_t m = nl_numel(idx);
+  for (int64_t i = 0; i < m; i++) {
+    int64_t v = nl_get_flat_i64(idx, i);
+    if (v < 0 || v >= n)
+      return nl_fail("take: index %lld is out of range for a tensor of %lld elements (expected 1..%lld)",
+                     (long long)v + 1, (long long)n, (long long)n);
+  }
+  nl_tensor *out = nl_empty(idx->ndim, idx->shape, t->dtype, nl_device_of(t));
+  if (!out) return NULL;
+  nl_kargs a = {.out = out, .in = {t, idx}};
+  if (nl_run(NL_OP_TAKE, &a) < 0) { nl_tensor_free(out); return NULL; }
+  return out;
+}
+
+static int nl_check_index_dim(const char *op, const nl_tensor *t, int dim, const nl_tensor *idx) {
+  if (nl_check_dim(op, t, dim) < 0) return -1;
+  if (idx->ndim > 1) return nl_failc("%s: index must be 0-d or 1-D (got %d dims)", op, idx->ndim);
+  return nl_check_index(op, t, idx, dim, nl_dsize(t, dim));
+}
+
+int nl_index_fill_(nl_tensor *t, int dim, const nl_tensor *idx, double v) {
+  if (nl_check_index_dim("index_fill_", t, dim, idx) < 0) return -1;
+  nl_kargs a = {.out = t, .in = {idx}, .dim = dim};
+  nl_set_value(&a, v);
+  if (nl_run(NL_OP_INDEX_FILL, &a) < 0) return -1;
+  nl_bump_version(t);
+  return 0;
+}
+
+/* src must have t's shape with dim replaced by numel(idx). */
+static int nl_check_index_src(const char *op, const nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src) {
+  char b1[160], b2[160];
+  int64_t want[NL_MAXDIM];
+  memcpy(want, t->shape, sizeof want);
+  if (t->ndim) want[dim] = nl_numel(idx);
+  if (src->ndim != t->ndim || memcmp(want, src->shape, sizeof(int64_t) * (size_t)t->ndim) != 0)
+    return nl_failc("%s: source of shape %s does not match the expected shape %s", op,
+                    SHP(src->ndim, src->shape, b1), SHP(t->ndim, want, b2));
+  return 0;
+}
+
+int nl_index_add_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double alpha) {
+  if (nl_check_index_dim("index_add_", t, dim, idx) < 0 || nl_check_same("index_add_", t, src) < 0 ||
+      nl_check_index_src("index_add_", t, dim, idx, src) < 0)
+    return -1;
+  nl_kargs a = {.out = t, .in = {idx, src}, .dim = dim};
+  nl_set_value(&a, alpha);
+  if (nl_run(NL_OP_INDEX_ADD, &a) < 0) return -1;
+  nl_bump_version(t);
+  return 0;
+}
+
+/* Runs SCATTER with idx expanded (stride 0) over the selected region's shape. */
+int nl_index_copy_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src) {
+  char b1[160], b2[160];
+  if (nl_check_index_dim("index_copy_", t, dim, idx) < 0) return -1;
+  int nd = t->ndim ? t->ndim : 1;
+  int64_t shape[NL_MAXDIM], st[NL_MAXDIM] = {0}, tmp[NL_MAXDIM];
+  memcpy(shape, t->shape, sizeof shape);
+  if (!t->ndim) shape[0] = 1;
+  shape[dim] = nl_numel(idx);
+  st[dim] = idx->ndim ? idx->stride[0] : 0;
+  int bd = nl_broadcast_shape("index_copy_", nd, shape, src->ndim, src->shape, tmp);
+  if (bd < 0 || bd != nd || memcmp(tmp, shape, sizeof(int64_t) * (size_t)nd) != 0)
+    return nl_failc("index_copy_: source of shape %s cannot be broadcast to the indexed shape %s",
+                    SHP(src->ndim, src->shape, b1), SHP(nd, shape, b2));
+  nl_tensor *ie = nl_view_of(idx, nd, shape, st, idx->offset);
+  nl_tensor *sc = ie ? nl_to_dtype((nl_tensor *)src, t->dtype) : NULL;
+  nl_tensor *se = sc ? nl_expand(sc, nd, shape) : NULL;
+  nl_tensor *tv = se ? (t->ndim ? (nl_tensor_retain(t), t) : nl_view_of(t, 1, (int64_t[]){1}, NULL, t->offset)) : NULL;
+  int rc = -1;
+  if (tv) {
+    nl_kargs a = {.out = tv, .in = {ie, se}, .dim = dim};
+    rc = nl_run(NL_OP_SCATTER, &a);
+    if (rc == 0) nl_bump_version(t);
+  }
+  nl_tensor_free(ie); nl_tensor_free(sc); nl_tensor_free(se); nl_tensor_free(tv);
+  return rc;
+}
