@@ -24,4 +24,5 @@ int nl_fill_(nl_tensor *t, double v);
 #include "ops_index.h"
 #include "ops_linalg.h"
 #include "ops_random.h"
+#include "ops_create.h"
 #endif

@@ -1,7 +1,54 @@
-/* lt_linalg.c: Lua bindings of the linalg family (see ltensor.h for the conventions). */
+/* lt_linalg.c: Lua bindings of the linalg family: matmul mm bmm mv dot outer addmm, and
+ * torch.set_num_threads / get_num_threads (see ltensor.h for the conventions). */
 #include "ltensor.h"
 
+#include "../tensor/nl_ops.h"
+
+#define NL_BINARY_BINDING(lname, cfn)                          \
+  static int nl_l_##lname(lua_State *L) {                      \
+    nl_tensor *a = nl_lua_check(L, 1), *b = nl_lua_check(L, 2); \
+    nl_lua_push(L, cfn(a, b));                                 \
+    return 1;                                                  \
+  }
+NL_BINARY_BINDING(matmul, nl_matmul)
+NL_BINARY_BINDING(mm, nl_mm)
+NL_BINARY_BINDING(bmm, nl_bmm)
+NL_BINARY_BINDING(mv, nl_mv)
+NL_BINARY_BINDING(dot, nl_dot)
+NL_BINARY_BINDING(outer, nl_outer)
+
+/* torch.addmm(input, m1, m2, {beta=1, alpha=1}); also positional beta, alpha numbers. */
+static int nl_l_addmm(lua_State *L) {
+  nl_tensor *in = nl_lua_check(L, 1), *m1 = nl_lua_check(L, 2), *m2 = nl_lua_check(L, 3);
+  int opts = nl_lua_opts(L);
+  double beta = nl_lua_opt_number(L, opts, "beta", lua_isnumber(L, 4) ? lua_tonumber(L, 4) : 1);
+  double alpha = nl_lua_opt_number(L, opts, "alpha", lua_isnumber(L, 5) ? lua_tonumber(L, 5) : 1);
+  nl_lua_push(L, nl_addmm(in, m1, m2, beta, alpha));
+  return 1;
+}
+
+static int nl_l_set_num_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  if (n < 1) return luaL_error(L, "set_num_threads: expected a positive number of threads (got %d)", (int)n);
+  nl_set_num_threads((int)n);
+  return 0;
+}
+
+static int nl_l_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, nl_get_num_threads());
+  return 1;
+}
+
 static const nl_lua_reg nl_linalg_regs[] = {
+    {"matmul", nl_l_matmul, NL_BOTH},
+    {"mm", nl_l_mm, NL_BOTH},
+    {"bmm", nl_l_bmm, NL_BOTH},
+    {"mv", nl_l_mv, NL_BOTH},
+    {"dot", nl_l_dot, NL_BOTH},
+    {"outer", nl_l_outer, NL_BOTH},
+    {"addmm", nl_l_addmm, NL_BOTH},
+    {"set_num_threads", nl_l_set_num_threads, NL_FN},
+    {"get_num_threads", nl_l_get_num_threads, NL_FN},
     {NULL, NULL, 0},
 };
 

@@ -79,6 +79,12 @@ static const nl_kernel_fn nl_cpu_table[NL_OP_COUNT] = {
     [NL_OP_INDEX_FILL] = nl_cpu_INDEX_FILL,
     [NL_OP_INDEX_ADD] = nl_cpu_INDEX_ADD,
     [NL_OP_FLIP] = nl_cpu_FLIP,
+    /* linalg and random (gemm.c, random.c) */
+    [NL_OP_GEMM] = nl_cpu_GEMM,
+    [NL_OP_UNIFORM] = nl_cpu_UNIFORM,
+    [NL_OP_NORMAL] = nl_cpu_NORMAL,
+    [NL_OP_BERNOULLI] = nl_cpu_BERNOULLI,
+    [NL_OP_RANDINT] = nl_cpu_RANDINT,
 };
 
 const nl_backend nl_cpu_backend = {"cpu", nl_cpu_table};
