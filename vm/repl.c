@@ -281,9 +281,10 @@ static void cand_clear(void) {
 }
 
 /* Adds the identifier keys of the table at idx that start with part (functions only when
- * methods_only); names starting with '_' only when part does. */
+ * methods_only); names starting with '_' only when part does. opaque: the values are not
+ * what the field reads (getters behind a C __index), so nothing is appended after them. */
 static void add_keys(lua_State *L, int idx, const char *prefix, size_t plen, const char *part,
-                     int methods_only) {
+                     int methods_only, int opaque) {
   idx = lua_absindex(L, idx);
   size_t partlen = strlen(part);
   lua_pushnil(L);
@@ -293,7 +294,7 @@ static void add_keys(lua_State *L, int idx, const char *prefix, size_t plen, con
       int t = lua_type(L, -1);
       if (strncmp(k, part, partlen) == 0 && is_identifier(k) && (k[0] != '_' || part[0] == '_') &&
           (!methods_only || t == LUA_TFUNCTION))
-        cand_add(prefix, plen, k, t);
+        cand_add(prefix, plen, k, opaque ? LUA_TNIL : t);
     }
     lua_pop(L, 1);
   }
@@ -309,7 +310,7 @@ static void add_fields(lua_State *L, int idx, const char *prefix, size_t plen, c
     lua_settop(L, top);
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     if (lua_getfield(L, -1, "torch") == LUA_TTABLE && lua_getfield(L, -1, "Tensor") == LUA_TTABLE) {
-      add_keys(L, -1, prefix, plen, part, 1);
+      add_keys(L, -1, prefix, plen, part, 1, 0);
       lua_settop(L, top);
       return;
     }
@@ -317,7 +318,7 @@ static void add_fields(lua_State *L, int idx, const char *prefix, size_t plen, c
   lua_settop(L, top);
   lua_pushvalue(L, idx);
   for (int depth = 0; depth < 16; depth++) {
-    if (lua_istable(L, -1)) add_keys(L, -1, prefix, plen, part, methods_only);
+    if (lua_istable(L, -1)) add_keys(L, -1, prefix, plen, part, methods_only, 0);
     if (!lua_getmetatable(L, -1)) break;
     int ty = lua_getfield(L, -1, "__index");
     if (ty == LUA_TTABLE) {
@@ -327,7 +328,7 @@ static void add_fields(lua_State *L, int idx, const char *prefix, size_t plen, c
     }
     if (ty == LUA_TFUNCTION && lua_iscfunction(L, -1)) {
       for (int u = 1; lua_getupvalue(L, -1, u) != NULL; u++) {
-        if (lua_istable(L, -1)) add_keys(L, -1, prefix, plen, part, methods_only);
+        if (lua_istable(L, -1)) add_keys(L, -1, prefix, plen, part, methods_only, !methods_only);
         lua_pop(L, 1);
       }
     }
