@@ -2,7 +2,8 @@
 #   make          release build into build/
 #   make demo     install what is missing, build, run the main job on real data
 #   make test     install what is missing, build, run every test (busted specs + ctest)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   bin/nnlua, include/nnlua.h + nl_tensor.h, lib/libnnlua.{a,so},
+#                                    lib/pkgconfig/nnlua{,-static}.pc, lib/lua/5.4/torch.so
 #   make asan     sanitizer build in build-asan/ and the spec suite under it
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -21,8 +22,12 @@ configure:
 setup:
 	@sh scripts/setup.sh
 
-demo: setup all
-	$(BUILD)/nnlua scripts/train_fashion_mnist.lua
+DEMO    = scripts/train_fashion_mnist.lua
+
+demo:
+	@test -f $(DEMO) || { echo "make demo: $(DEMO) does not exist yet (the Fashion-MNIST training job lands with a later issue); 'make test' builds and tests what exists" >&2; exit 1; }
+	@$(MAKE) --no-print-directory setup all
+	$(BUILD)/nnlua $(DEMO)
 
 test: setup all
 	@sh scripts/run_tests.sh $(BUILD)

@@ -73,13 +73,13 @@ int nnlua_openlibs_globals(lua_State *L) {
 
 void nnlua_pushtensor(lua_State *L, nl_tensor *t) {
   /* Make sure the tensor metatable exists even when torch was never required. */
-  if (luaL_getmetatable(L, NL_TENSOR_MT) == LUA_TNIL) {
-    lua_pop(L, 1);
+  int have_mt = luaL_getmetatable(L, NL_TENSOR_MT) != LUA_TNIL;
+  lua_pop(L, 1);
+  if (!have_mt) {
     lua_getglobal(L, "require");
     lua_pushliteral(L, "torch");
     lua_call(L, 1, 0);
   }
-  lua_pop(L, 1);
   nl_lua_push(L, t);
 }
 

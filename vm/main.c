@@ -1,61 +1,351 @@
-/* main.c: the nnlua host (minimal; the full lua.c-style CLI and REPL land next). */
+/* main.c: the nnlua host, shaped like Lua 5.4's lua.c.
+ *
+ *   nnlua [options] [script [args]]
+ *
+ * Protected main (pmain runs inside lua_pcall, so a memory error is reported, not a crash),
+ * a message handler that appends a traceback, Ctrl-C turned into the Lua error "interrupted!"
+ * through a debug hook, the global `arg` (arg[0] = script, options at negative indices),
+ * LUA_INIT, -e -l -i -v -E -W - --. On top of lua.c: the globals torch nn optim data are
+ * preloaded, the script's folder is searched first by require, and the REPL (repl.c) has
+ * readline editing, persistent history and completion of globals, fields and methods. */
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 
 #include "nnlua.h"
+#include "repl.h"
 
+static const char *progname = "nnlua";
+static lua_State *globalL = NULL;
+
+/* ---- Ctrl-C ----------------------------------------------------------------------------- */
+
+static void setsignal(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  sa.sa_handler = handler;
+  sa.sa_flags = 0;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+}
+
+/* Hook set by laction: the next Lua instruction raises "interrupted!". */
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+/* SIGINT while Lua runs: only set a hook (the one async-signal-safe thing to do with a
+ * lua_State); a second Ctrl-C before the hook fires kills the process (SIG_DFL). */
+static void laction(int i) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  setsignal(i, SIG_DFL);
+  lua_sethook(globalL, lstop, flag, 1);
+}
+
+/* ---- messages and calls ----------------------------------------------------------------- */
+
+static void print_usage(const char *badoption) {
+  fprintf(stderr, "%s: ", progname);
+  if (badoption[1] == 'e' || badoption[1] == 'l')
+    fprintf(stderr, "'%s' needs argument\n", badoption);
+  else
+    fprintf(stderr, "unrecognized option '%s'\n", badoption);
+  fprintf(stderr,
+          "usage: %s [options] [script [args]]\n"
+          "Available options are:\n"
+          "  -e stat   execute string 'stat'\n"
+          "  -i        enter interactive mode after executing 'script'\n"
+          "  -l mod    require library 'mod' into global 'mod'\n"
+          "  -l g=mod  require library 'mod' into global 'g'\n"
+          "  -v        show version information\n"
+          "  -E        ignore environment variables\n"
+          "  -W        turn warnings on\n"
+          "  --        stop handling options\n"
+          "  -         stop handling options and execute stdin\n",
+          progname);
+  fflush(stderr);
+}
+
+static void l_message(const char *pname, const char *msg) {
+  if (pname) fprintf(stderr, "%s: ", pname);
+  fprintf(stderr, "%s\n", msg);
+  fflush(stderr);
+}
+
+int host_report(lua_State *L, int status) {
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    if (msg == NULL) msg = "(error object is not a string)";
+    l_message(progname, msg);
+    lua_pop(L, 1);
+  }
+  return status;
+}
+
+/* Message handler: error message (or __tostring of the error object) plus a traceback. */
 static int msghandler(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
 
+/* Calls the function under its narg arguments with the message handler and Ctrl-C armed. */
+int host_docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  globalL = L;
+  setsignal(SIGINT, laction);
+  int status = lua_pcall(L, narg, nres, base);
+  setsignal(SIGINT, SIG_DFL);
+  lua_remove(L, base);
+  return status;
+}
+
+void host_set_interactive(int on) { progname = on ? NULL : "nnlua"; }
+
+static void print_version(void) {
+  printf("%s\n", nnlua_version());
+  fflush(stdout);
+}
+
+/* arg: script name at 0, its arguments at 1.., the interpreter and options below 0. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  if (script == argc) script = 0; /* no script: arg[0] is the interpreter */
+  int narg = argc - (script + 1);
+  lua_createtable(L, narg > 0 ? narg : 0, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = host_docall(L, 0, 0);
+  return host_report(L, status);
+}
+
+static int dofile(lua_State *L, const char *name) { return dochunk(L, luaL_loadfile(L, name)); }
+
+static int dostring(lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+/* -l mod, -l g=mod: require mod into global g (default: mod without its '-' prefix). */
+static int dolibrary(lua_State *L, const char *spec) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *globname = buf, *modname = strchr(buf, '=');
+  if (modname == NULL) {
+    modname = globname;
+    globname = strrchr(modname, '-'); /* LUA_IGMARK */
+    globname = globname ? globname + 1 : modname;
+  } else {
+    *modname++ = '\0';
+  }
+  lua_getglobal(L, "require");
+  lua_pushstring(L, modname);
+  int status = host_docall(L, 1, 1);
+  if (status == LUA_OK) lua_setglobal(L, globname);
+  return host_report(L, status);
+}
+
+/* Pushes arg[1..n] and returns n. */
+static int pushargs(lua_State *L) {
+  if (lua_getglobal(L, "arg") != LUA_TTABLE) luaL_error(L, "'arg' is not a table");
+  int n = (int)luaL_len(L, -1);
+  luaL_checkstack(L, n + 3, "too many arguments to script");
+  int i;
+  for (i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+  lua_remove(L, -i);
+  return n;
+}
+
+/* package.path = "<dir>/?.lua;<dir>/?/init.lua;" .. package.path, dir = the script's folder
+ * (absolute when it can be resolved, so a script that changes directory still finds it). */
+static void add_script_dir(lua_State *L, const char *fname) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(fname, '/');
+  if (slash == NULL) {
+    snprintf(dir, sizeof dir, ".");
+  } else {
+    size_t n = (size_t)(slash - fname);
+    if (n == 0) n = 1; /* "/x.lua" -> "/" */
+    if (n >= sizeof dir) return;
+    memcpy(dir, fname, n);
+    dir[n] = '\0';
+  }
+  char real[PATH_MAX];
+  if (realpath(dir, real) != NULL) snprintf(dir, sizeof dir, "%s", real);
+  if (strpbrk(dir, "?;") != NULL) return; /* would break the template syntax */
+  const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
+  lua_getglobal(L, "package");
+  if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+  lua_getfield(L, -1, "path");
+  const char *old = lua_tostring(L, -1);
+  lua_pushfstring(L, "%s%s?.lua;%s%s?/init.lua;%s", dir, sep, dir, sep, old ? old : "");
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 2);
+}
+
+static int handle_script(lua_State *L, char **argv) {
+  const char *fname = argv[0];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL; /* stdin */
+  if (fname) add_script_dir(L, fname);
+  int status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    int n = pushargs(L);
+    status = host_docall(L, n, LUA_MULTRET);
+  }
+  return host_report(L, status);
+}
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+enum { has_error = 1, has_i = 2, has_v = 4, has_e = 8, has_E = 16 };
+
+/* Checks the options; *first = index of the script (0 when none, -1 when argv is empty).
+ * On has_error, *first is the offending option. */
+static int collectargs(char **argv, int *first) {
+  int args = 0;
+  if (argv[0] == NULL) { *first = -1; return 0; }
+  for (int i = 1; argv[i] != NULL; i++) {
+    *first = i;
+    if (argv[i][0] != '-') return args; /* not an option: the script */
+    switch (argv[i][1]) {
+    case '-': /* "--" */
+      if (argv[i][2] != '\0') return has_error;
+      *first = i + 1;
+      return args;
+    case '\0': /* "-": stdin as the script */
+      return args;
+    case 'E':
+      if (argv[i][2] != '\0') return has_error;
+      args |= has_E;
+      break;
+    case 'W':
+      if (argv[i][2] != '\0') return has_error;
+      break;
+    case 'i':
+      args |= has_i; /* -i implies -v */
+      /* fallthrough */
+    case 'v':
+      if (argv[i][2] != '\0') return has_error;
+      args |= has_v;
+      break;
+    case 'e':
+      args |= has_e;
+      /* fallthrough */
+    case 'l':
+      if (argv[i][2] == '\0') { /* the argument is the next word */
+        i++;
+        if (argv[i] == NULL || argv[i][0] == '-') { *first = i - 1; return has_error; }
+      }
+      break;
+    default:
+      return has_error;
+    }
+  }
+  *first = 0;
+  return args;
+}
+
+/* Runs -e and -l (and -W) in order, up to the script (index n). */
+static int runargs(lua_State *L, char **argv, int n) {
+  for (int i = 1; i < n; i++) {
+    int option = argv[i][1];
+    switch (option) {
+    case 'e':
+    case 'l': {
+      const char *extra = argv[i] + 2;
+      if (*extra == '\0') extra = argv[++i];
+      int status = option == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
+      if (status != LUA_OK) return 0;
+      break;
+    }
+    case 'W':
+      lua_warning(L, "@on", 0);
+      break;
+    }
+  }
+  return 1;
+}
+
+/* NNLUA_INIT, then LUA_INIT_5_4, then LUA_INIT: "@file" runs a file, anything else is code. */
+static int handle_luainit(lua_State *L) {
+  static const char *const vars[] = {"=NNLUA_INIT", "=LUA_INIT_5_4", "=LUA_INIT"};
+  for (int i = 0; i < 3; i++) {
+    const char *init = getenv(vars[i] + 1);
+    if (init == NULL) continue;
+    if (init[0] == '@') return dofile(L, init + 1);
+    return dostring(L, init, vars[i]);
+  }
+  return LUA_OK;
+}
+
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
-  char **argv = lua_touserdata(L, 2);
+  char **argv = (char **)lua_touserdata(L, 2);
+  int script = 0;
+  int args = collectargs(argv, &script);
+  int optlim = script > 0 ? script : argc;
+  luaL_checkversion(L);
+  if (args == has_error) {
+    print_usage(argv[script]);
+    return 0;
+  }
+  if (args & has_v) print_version();
+  if (args & has_E) { /* package.path/cpath ignore LUA_PATH and LUA_CPATH */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
   luaL_openlibs(L);
   nnlua_openlibs_globals(L);
-  for (int i = 1; i < argc; i++) {
-    int st;
-    if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
-      st = luaL_loadbuffer(L, argv[i + 1], strlen(argv[i + 1]), "=(command line)");
-      i++;
-    } else {
-      lua_createtable(L, argc - i, i + 1);
-      for (int k = 0; k < argc; k++) {
-        lua_pushstring(L, argv[k]);
-        lua_rawseti(L, -2, k - i);
-      }
-      lua_setglobal(L, "arg");
-      st = luaL_loadfile(L, argv[i]);
-      if (st == LUA_OK) {
-        for (int k = i + 1; k < argc; k++) lua_pushstring(L, argv[k]);
-        lua_call(L, argc - i - 1, 0);
-        return 0;
-      }
-      i = argc;
+  createargtable(L, argv, argc, script > 0 ? script : argc);
+  lua_gc(L, LUA_GCRESTART);
+  if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
+  if (!runargs(L, argv, optlim)) return 0;
+  if (script > 0 && handle_script(L, argv + script) != LUA_OK) return 0;
+  if (args & has_i) {
+    repl_run(L);
+  } else if (script < 1 && !(args & (has_e | has_v))) {
+    if (isatty(STDIN_FILENO)) {
+      print_version();
+      repl_run(L);
+    } else if (dofile(L, NULL) != LUA_OK) {
+      return 0;
     }
-    if (st != LUA_OK) return lua_error(L);
-    lua_call(L, 0, 0);
   }
-  return 0;
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 int main(int argc, char **argv) {
   lua_State *L = luaL_newstate();
-  if (!L) return 1;
-  lua_pushcfunction(L, msghandler);
+  if (L == NULL) {
+    l_message(progname, "cannot create state: not enough memory");
+    return EXIT_FAILURE;
+  }
+  lua_gc(L, LUA_GCSTOP); /* no collection while the libraries load */
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);
-  int st = lua_pcall(L, 2, 0, 1);
-  if (st != LUA_OK) fprintf(stderr, "nnlua: %s\n", lua_tostring(L, -1));
+  int status = lua_pcall(L, 2, 1, 0);
+  int result = lua_toboolean(L, -1);
+  host_report(L, status);
   lua_close(L);
-  return st == LUA_OK ? 0 : 1;
+  return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
