@@ -220,7 +220,7 @@ int nl_min_dim(const nl_tensor *t, int dim, bool keepdim, nl_tensor **values, nl
   return nl_minmax_dim(t, dim, keepdim, true, values, indices);
 }
 
-static nl_tensor *nl_arg(const nl_tensor *t, int dim, bool keepdim, bool is_min) {
+static nl_tensor *nl_argextreme(const nl_tensor *t, int dim, bool keepdim, bool is_min) {
   const char *name = is_min ? "argmin" : "argmax";
   nl_tensor *v, *ix;
   if (dim >= 0) {
@@ -251,8 +251,8 @@ static nl_tensor *nl_arg(const nl_tensor *t, int dim, bool keepdim, bool is_min)
   return ix;
 }
 
-nl_tensor *nl_argmax(const nl_tensor *t, int dim, bool keepdim) { return nl_arg(t, dim, keepdim, false); }
-nl_tensor *nl_argmin(const nl_tensor *t, int dim, bool keepdim) { return nl_arg(t, dim, keepdim, true); }
+nl_tensor *nl_argmax(const nl_tensor *t, int dim, bool keepdim) { return nl_argextreme(t, dim, keepdim, false); }
+nl_tensor *nl_argmin(const nl_tensor *t, int dim, bool keepdim) { return nl_argextreme(t, dim, keepdim, true); }
 
 /* Runs a dim-wise op (scan, softmax) whose output has t's shape. */
 static nl_tensor *nl_dimwise(nl_op op, const nl_tensor *t, int dim, nl_dtype in, nl_dtype outdt) {

@@ -555,11 +555,8 @@ int luaopen_torch_C(lua_State *L) {
   nl_lua_open_index(L);
   nl_lua_open_linalg(L);
   nl_lua_open_convert(L);
-<<<<<<< HEAD
   nl_lua_open_util(L);
-=======
   nl_lua_open_print(L);
->>>>>>> print
 
   lua_setfield(L, -2, "Tensor"); /* torch.Tensor = methods */
   return 1;

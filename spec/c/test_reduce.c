@@ -30,7 +30,7 @@ int main(void) {
   for (int i = 0; i < 120; i++) p[i] = sin(i * 1.7) * 3 + (i % 7 == 0 ? 2 : 0);
   int64_t tsh[3] = {5, 6, 4}, tst[3] = {1, 5, 30};
   nl_tensor *tv = nl_view_of(base, 3, tsh, tst, base->offset);
-  int64_t ssh[3] = {4, 3, 5}, sst[3] = {30, 10, 5};
+  int64_t ssh[3] = {4, 3, 5}, sst[3] = {30, 10, 1};
   nl_tensor *sv = nl_view_of(base, 3, ssh, sst, base->offset + 5);
   nl_tensor *views[2] = {tv, sv};
   const char *vname[2] = {"transposed", "strided"};
