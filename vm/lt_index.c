@@ -377,23 +377,6 @@ int nl_lua_index_set(lua_State *L) {
   return 0;
 }
 
-/* torch._flat_values(t): the elements of a cpu tensor as a flat Lua list in row-major order
- * (integers for integer dtypes, booleans for bool). A helper for the specs until tolist()
- * is everywhere; not part of the API. */
-static int nl_l_flat_values(lua_State *L) {
-  nl_tensor *t = nl_lua_check(L, 1);
-  if (nl_device_of(t).type != NL_CPU) return luaL_error(L, "_flat_values: cpu tensors only");
-  int64_t n = nl_numel(t);
-  lua_createtable(L, (int)n, 0);
-  for (int64_t i = 0; i < n; i++) {
-    if (t->dtype == NL_BOOL) lua_pushboolean(L, nl_get_flat(t, i) != 0);
-    else if (nl_dtype_is_float(t->dtype)) lua_pushnumber(L, nl_get_flat(t, i));
-    else lua_pushinteger(L, nl_get_flat_i64(t, i));
-    lua_rawseti(L, -2, i + 1);
-  }
-  return 1;
-}
-
 static const nl_lua_reg nl_index_regs[] = {
     {"index_select", nl_l_index_select, NL_BOTH},
     {"gather", nl_l_gather, NL_BOTH},
@@ -411,7 +394,6 @@ static const nl_lua_reg nl_index_regs[] = {
     {"index_add_", nl_l_index_add_, NL_METHOD},
     {"index_add", nl_l_index_add, NL_BOTH},
     {"index_copy_", nl_l_index_copy_, NL_METHOD},
-    {"_flat_values", nl_l_flat_values, NL_FN},
     {NULL, NULL, 0},
 };
 

@@ -239,25 +239,7 @@ static int nl_l_softmax_any(lua_State *L, bool lg) {
 static int nl_l_softmax(lua_State *L) { return nl_l_softmax_any(L, false); }
 static int nl_l_log_softmax(lua_State *L) { return nl_l_softmax_any(L, true); }
 
-/* torch._flat_values(t): the elements of a CPU tensor as a flat Lua list in logical order
- * (integers for integer dtypes, booleans for bool). A test helper for the reduce specs, which
- * must not depend on the convert family's tolist(). */
-static int nl_l_flat_values(lua_State *L) {
-  nl_tensor *t = nl_lua_check(L, 1);
-  if (nl_device_of(t).type != NL_CPU) return luaL_error(L, "_flat_values: CPU tensors only");
-  int64_t n = nl_numel(t);
-  lua_createtable(L, (int)n, 0);
-  for (int64_t i = 0; i < n; i++) {
-    if (t->dtype == NL_BOOL) lua_pushboolean(L, nl_get_flat_i64(t, i) != 0);
-    else if (nl_dtype_is_float(t->dtype)) lua_pushnumber(L, nl_get_flat(t, i));
-    else lua_pushinteger(L, nl_get_flat_i64(t, i));
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  return 1;
-}
-
 static const nl_lua_reg nl_reduce_regs[] = {
-    {"_flat_values", nl_l_flat_values, NL_FN},
     {"sum", nl_l_sum, NL_BOTH},
     {"mean", nl_l_mean, NL_BOTH},
     {"prod", nl_l_prod, NL_BOTH},
