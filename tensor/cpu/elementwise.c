@@ -69,12 +69,31 @@ static const nl_inner_fn nl_un_table[NL_OP_COUNT][NL_NDTYPES] = {
     [NL_OP_SIGN][NL_BOOL] = nl_un_SIGN_b,
 };
 
+/* Small dense operands (the common case of per-call-bound small tensors): every operand
+ * contiguous with out's element count, so one inner run covers everything; skips the
+ * iterator's setup. Larger problems go through nl_iter_run (OpenMP split). */
+static bool nl_ew_dense(int n, const nl_tensor *const *ts, nl_inner_fn fn, void *ctx) {
+  int64_t numel = nl_numel(ts[0]);
+  if (numel >= NL_PAR_GRAIN) return false;
+  char *p[NL_ITER_MAX];
+  int64_t s[NL_ITER_MAX];
+  for (int k = 0; k < n; k++) {
+    if (nl_numel(ts[k]) != numel || !nl_is_contiguous(ts[k])) return false;
+    p[k] = nl_data(ts[k]);
+    s[k] = (int64_t)nl_dtype_size(ts[k]->dtype);
+  }
+  if (numel) fn(p, s, numel, ctx);
+  return true;
+}
+
 /* out <- f(in[0]); same shape (in[0] may broadcast), any strides. */
 static void nl_cpu_unary(nl_op op, const nl_kargs *a) {
   nl_inner_fn fn = nl_un_table[op][a->in[0]->dtype];
   if (!fn) return; /* unreachable: the front end checked the dtype */
+  const nl_tensor *ts[2] = {a->out, a->in[0]};
+  if (nl_ew_dense(2, ts, fn, NULL)) return;
   nl_iter it;
-  nl_iter_init(&it, 2, (const nl_tensor *[]){a->out, a->in[0]}, a->out->ndim, a->out->shape);
+  nl_iter_init(&it, 2, ts, a->out->ndim, a->out->shape);
   nl_iter_run(&it, fn, NULL);
 }
 
@@ -156,9 +175,11 @@ static const nl_inner_fn nl_bin_table[NL_OP_COUNT][NL_NDTYPES] = {
 static void nl_cpu_binary(nl_op op, const nl_kargs *a) {
   nl_inner_fn fn = nl_bin_table[op][a->in[0]->dtype];
   if (!fn) return; /* unreachable: the front end checked the dtype */
-  nl_iter it;
-  nl_iter_init(&it, 3, (const nl_tensor *[]){a->out, a->in[0], a->in[1]}, a->out->ndim, a->out->shape);
   nl_bin_ctx c = {a->alpha, a->ialpha};
+  const nl_tensor *ts[3] = {a->out, a->in[0], a->in[1]};
+  if (nl_ew_dense(3, ts, fn, &c)) return;
+  nl_iter it;
+  nl_iter_init(&it, 3, ts, a->out->ndim, a->out->shape);
   nl_iter_run(&it, fn, &c);
 }
 
