@@ -11,8 +11,9 @@
 #include "../nl_math.h"
 
 /* ---- unary: out R <- f(in T) ------------------------------------------------------------ */
-#define NL_UN_FN(NAME, EXPR, TT, R, SFX)                                                      \
-  static void nl_un_##NAME##SFX(char **p, const int64_t *s, int64_t n, void *ctx) {          \
+#define NL_UN_FN(NAME, EXPR, TT, R, SFX) NL_UN_FN_A(NAME, EXPR, TT, R, SFX, )
+#define NL_UN_FN_A(NAME, EXPR, TT, R, SFX, ATTR)                                              \
+  ATTR static void nl_un_##NAME##SFX(char **p, const int64_t *s, int64_t n, void *ctx) {          \
     typedef TT T;                                                                          \
     (void)ctx;                                                                             \
     if (s[0] == (int64_t)sizeof(R) && s[1] == (int64_t)sizeof(T)) {                         \
@@ -32,7 +33,8 @@
     }                                                                                      \
   }
 
-#define NL_UN_F32(NAME, EXPR) NL_UN_FN(NAME, EXPR, float, float, _f32)
+/* float32 math: per-ISA clones (the polynomial expf vectorises 8 or 16 wide) */
+#define NL_UN_F32(NAME, EXPR) NL_UN_FN_A(NAME, EXPR, float, float, _f32, NL_CPU_CLONES)
 #define NL_UN_F64(NAME, EXPR) NL_UN_FN(NAME, EXPR, double, double, _f64)
 #define NL_UN_I64(NAME, EXPR) NL_UN_FN(NAME, EXPR, int64_t, int64_t, _i64)
 #define NL_UN_I32(NAME, EXPR) NL_UN_FN(NAME, EXPR, int32_t, int32_t, _i32)
