@@ -178,8 +178,12 @@ static bool nl_has_zero(const nl_tensor *t) {
 
 /* ---- unary ----------------------------------------------------------------------------- */
 static nl_tensor *nl_unary_impl(nl_op op, const nl_tensor *a, nl_tensor *dst, bool inplace) {
-  char name[40];
-  snprintf(name, sizeof name, "%s%s", nl_elementwise_name(op), inplace ? "_" : "");
+  char buf[40]; /* "exp_" for in-place; no snprintf on the hot out-of-place path */
+  const char *name = nl_elementwise_name(op);
+  if (inplace) {
+    snprintf(buf, sizeof buf, "%s_", name);
+    name = buf;
+  }
   if (op < NL_OP_NEG || op > NL_OP_ISINF) return nl_fail("%s: not a unary elementwise op", name);
   nl_dtype cdt = a->dtype; /* compute dtype */
   if (!nl_is_pred(op) && !nl_dtype_is_float(cdt)) {
@@ -222,8 +226,12 @@ int nl_unary_(nl_op op, nl_tensor *a) {
 
 /* ---- binary ------------------------------------------------------------------------------ */
 static nl_tensor *nl_binary_impl(nl_op op, nl_arg a, nl_arg b, double alpha, nl_tensor *dst, bool inplace) {
-  char name[40];
-  snprintf(name, sizeof name, "%s%s", nl_elementwise_name(op), inplace ? "_" : "");
+  char buf[40]; /* "add_" for in-place; no snprintf on the hot out-of-place path */
+  const char *name = nl_elementwise_name(op);
+  if (inplace) {
+    snprintf(buf, sizeof buf, "%s_", name);
+    name = buf;
+  }
   if (op < NL_OP_ADD || op > NL_OP_LOGICAL_OR) return nl_fail("%s: not a binary elementwise op", name);
   nl_arg args[2] = {a, b};
   nl_device dev;

@@ -40,13 +40,29 @@ static void nl_lua_account(lua_State *L) {
 }
 
 /* ---- userdata --------------------------------------------------------------------------- */
+/* The tensor metatable of the last state that opened torch._C (registry-anchored, so the
+ * pointer stays valid while that state lives). nl_lua_testudata compares metatables by
+ * pointer instead of luaL_testudata's registry lookup by name (hot: every argument); a
+ * mismatch (another state) falls back to the lookup by name. */
+static const void *nl_mt_ptr;
+static const char NL_MT_KEY = 't'; /* registry[&NL_MT_KEY] = the tensor metatable */
+
+static nl_tensor **nl_lua_testudata(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || lua_islightuserdata(L, idx) || !lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  if (mt == nl_mt_ptr) return p;
+  return luaL_testudata(L, idx, NL_TENSOR_MT);
+}
+
 nl_tensor *nl_lua_to(lua_State *L, int idx) {
-  nl_tensor **p = luaL_testudata(L, idx, NL_TENSOR_MT);
+  nl_tensor **p = nl_lua_testudata(L, idx);
   return p ? *p : NULL;
 }
 
 nl_tensor *nl_lua_check(lua_State *L, int idx) {
-  nl_tensor **p = luaL_testudata(L, idx, NL_TENSOR_MT);
+  nl_tensor **p = nl_lua_testudata(L, idx);
   if (!p) luaL_typeerror(L, idx, "tensor");
   if (!*p) luaL_argerror(L, idx, "tensor was closed");
   return *p;
@@ -57,15 +73,27 @@ int nl_lua_error(lua_State *L) { return luaL_error(L, "%s", nl_error()); }
 void nl_lua_push(lua_State *L, nl_tensor *t) {
   if (!t) nl_lua_error(L);
   lua_rawgetp(L, LUA_REGISTRYINDEX, &NL_CACHE_KEY);
-  if (lua_rawgetp(L, -1, t) == LUA_TUSERDATA) { /* already has a userdata: reuse it */
-    lua_remove(L, -2);
-    nl_tensor_free(t); /* the caller's reference; the userdata holds its own */
-    return;
+  /* A live userdata owns a reference, so a tensor with refcount 1 (only the caller's: a
+   * fresh result) has none and the lookup is skipped. An entry of a closed userdata (*p
+   * NULL, the tensor freed and its address reused) is stale: replaced below. */
+  if (t->refcount > 1 && lua_rawgetp(L, -1, t) == LUA_TUSERDATA) {
+    nl_tensor **q = lua_touserdata(L, -1);
+    if (*q == t) { /* already has a userdata: reuse it */
+      lua_remove(L, -2);
+      nl_tensor_free(t); /* the caller's reference; the userdata holds its own */
+      return;
+    }
+    lua_pop(L, 1);
+  } else if (t->refcount > 1) {
+    lua_pop(L, 1);
   }
-  lua_pop(L, 1);
   nl_tensor **p = lua_newuserdatauv(L, sizeof *p, 0);
   *p = t;
-  luaL_setmetatable(L, NL_TENSOR_MT);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &NL_MT_KEY) != LUA_TTABLE) { /* before torch._C */
+    lua_pop(L, 1);
+    luaL_getmetatable(L, NL_TENSOR_MT);
+  }
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, -3, t);
   lua_remove(L, -2);
@@ -73,7 +101,8 @@ void nl_lua_push(lua_State *L, nl_tensor *t) {
 }
 
 static int nl_tensor_gc(lua_State *L) {
-  nl_tensor **p = luaL_checkudata(L, 1, NL_TENSOR_MT);
+  nl_tensor **p = nl_lua_testudata(L, 1);
+  if (!p) p = luaL_checkudata(L, 1, NL_TENSOR_MT); /* raises the usual error */
   if (*p) {
     nl_tensor_free(*p);
     *p = NULL;
@@ -527,6 +556,9 @@ int luaopen_torch_C(lua_State *L) {
     lua_pushcclosure(L, nl_tensor_newindex, 1);
     lua_setfield(L, -2, "__newindex");
   }
+  nl_mt_ptr = lua_topointer(L, -1);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &NL_MT_KEY);
   lua_setfield(L, -3, "_metatable"); /* torch._metatable: lua/torch adds __tostring etc. */
 
   if (luaL_newmetatable(L, NL_SIZE_MT)) {

@@ -11,8 +11,9 @@
 #include "../nl_math.h"
 
 /* ---- unary: out R <- f(in T) ------------------------------------------------------------ */
-#define NL_UN_FN(NAME, EXPR, TT, R, SFX)                                                      \
-  static void nl_un_##NAME##SFX(char **p, const int64_t *s, int64_t n, void *ctx) {          \
+#define NL_UN_FN(NAME, EXPR, TT, R, SFX) NL_UN_FN_A(NAME, EXPR, TT, R, SFX, )
+#define NL_UN_FN_A(NAME, EXPR, TT, R, SFX, ATTR)                                              \
+  ATTR static void nl_un_##NAME##SFX(char **p, const int64_t *s, int64_t n, void *ctx) {          \
     typedef TT T;                                                                          \
     (void)ctx;                                                                             \
     if (s[0] == (int64_t)sizeof(R) && s[1] == (int64_t)sizeof(T)) {                         \
@@ -32,7 +33,8 @@
     }                                                                                      \
   }
 
-#define NL_UN_F32(NAME, EXPR) NL_UN_FN(NAME, EXPR, float, float, _f32)
+/* float32 math: per-ISA clones (the polynomial expf vectorises 8 or 16 wide) */
+#define NL_UN_F32(NAME, EXPR) NL_UN_FN_A(NAME, EXPR, float, float, _f32, NL_CPU_CLONES)
 #define NL_UN_F64(NAME, EXPR) NL_UN_FN(NAME, EXPR, double, double, _f64)
 #define NL_UN_I64(NAME, EXPR) NL_UN_FN(NAME, EXPR, int64_t, int64_t, _i64)
 #define NL_UN_I32(NAME, EXPR) NL_UN_FN(NAME, EXPR, int32_t, int32_t, _i32)
@@ -69,12 +71,31 @@ static const nl_inner_fn nl_un_table[NL_OP_COUNT][NL_NDTYPES] = {
     [NL_OP_SIGN][NL_BOOL] = nl_un_SIGN_b,
 };
 
+/* Small dense operands (the common case of per-call-bound small tensors): every operand
+ * contiguous with out's element count, so one inner run covers everything; skips the
+ * iterator's setup. Larger problems go through nl_iter_run (OpenMP split). */
+static bool nl_ew_dense(int n, const nl_tensor *const *ts, nl_inner_fn fn, void *ctx) {
+  int64_t numel = nl_numel(ts[0]);
+  if (numel >= NL_PAR_GRAIN) return false;
+  char *p[NL_ITER_MAX];
+  int64_t s[NL_ITER_MAX];
+  for (int k = 0; k < n; k++) {
+    if (nl_numel(ts[k]) != numel || !nl_is_contiguous(ts[k])) return false;
+    p[k] = nl_data(ts[k]);
+    s[k] = (int64_t)nl_dtype_size(ts[k]->dtype);
+  }
+  if (numel) fn(p, s, numel, ctx);
+  return true;
+}
+
 /* out <- f(in[0]); same shape (in[0] may broadcast), any strides. */
 static void nl_cpu_unary(nl_op op, const nl_kargs *a) {
   nl_inner_fn fn = nl_un_table[op][a->in[0]->dtype];
   if (!fn) return; /* unreachable: the front end checked the dtype */
+  const nl_tensor *ts[2] = {a->out, a->in[0]};
+  if (nl_ew_dense(2, ts, fn, NULL)) return;
   nl_iter it;
-  nl_iter_init(&it, 2, (const nl_tensor *[]){a->out, a->in[0]}, a->out->ndim, a->out->shape);
+  nl_iter_init(&it, 2, ts, a->out->ndim, a->out->shape);
   nl_iter_run(&it, fn, NULL);
 }
 
@@ -156,9 +177,11 @@ static const nl_inner_fn nl_bin_table[NL_OP_COUNT][NL_NDTYPES] = {
 static void nl_cpu_binary(nl_op op, const nl_kargs *a) {
   nl_inner_fn fn = nl_bin_table[op][a->in[0]->dtype];
   if (!fn) return; /* unreachable: the front end checked the dtype */
-  nl_iter it;
-  nl_iter_init(&it, 3, (const nl_tensor *[]){a->out, a->in[0], a->in[1]}, a->out->ndim, a->out->shape);
   nl_bin_ctx c = {a->alpha, a->ialpha};
+  const nl_tensor *ts[3] = {a->out, a->in[0], a->in[1]};
+  if (nl_ew_dense(3, ts, fn, &c)) return;
+  nl_iter it;
+  nl_iter_init(&it, 3, ts, a->out->ndim, a->out->shape);
   nl_iter_run(&it, fn, &c);
 }
 

@@ -6,6 +6,15 @@
 #include "../nl_iter.h"
 #include "../nl_kernel.h"
 
+/* NL_CPU_CLONES: compile a hot loop for AVX2+FMA and AVX-512 as well as baseline x86-64;
+ * the dynamic loader picks the version once for the running CPU (GCC function
+ * multi-versioning, an ifunc), so the binary still runs on any x86-64. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define NL_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NL_CPU_CLONES
+#endif
+
 /* NL_CPU_DISPATCH(dt, T, body): runs body with T the C type of dtype dt (CPU dtypes). */
 #define NL_CPU_DISPATCH(dt, T, ...)                        \
   switch (dt) {                                            \

@@ -20,6 +20,9 @@
 
 #include "nl_cpu.h"
 
+#include "../nl_math.h" /* nl_expf (also brings <tgmath.h>: math calls here take doubles) */
+#undef I /* <complex.h>'s imaginary unit: I is an extent here */
+
 #define NL_RCHUNK 256
 
 /* Loops over the tasks of an [O][R][I] problem: o (outer index), i0 (first column of the
@@ -56,16 +59,40 @@ NL_DEF_PSUM(nl_psq_d, double, (v - c) * (v - c))
 NL_DEF_PSUM(nl_pabs_f, float, fabs(v))
 NL_DEF_PSUM(nl_pabs_d, double, fabs(v))
 /* float32 inner sums: pairwise over blocks of 256 summed in float simd lanes (PyTorch's
- * cascade sum; 4x the throughput of double lanes, error O(log n) ulps). */
-static double nl_psum_f32(const float *p, int64_t n, double c) {
-  if (n <= 256) {
+ * cascade sum, error O(log n) ulps). The leaf takes up to 8 blocks (2048 elements) per call,
+ * sums each block in lanes and adds the block sums pairwise; it is compiled per ISA. */
+NL_CPU_CLONES static float nl_fsum_leaf(const float *p, int64_t n) {
+  float b[8] = {0};
+  for (int k = 0; k * 256 < n; k++) {
+    const float *q = p + k * 256;
+    int64_t m = n - k * 256 < 256 ? n - k * 256 : 256;
     float s = 0;
     _Pragma("omp simd reduction(+ : s)")
-    for (int64_t i = 0; i < n; i++) s += p[i];
-    return s;
+    for (int64_t i = 0; i < m; i++) s += q[i];
+    b[k] = s;
   }
-  int64_t h = (n / 2 + 255) / 256 * 256;
+  return ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+}
+static double nl_psum_f32(const float *p, int64_t n, double c) {
+  if (n <= 2048) return nl_fsum_leaf(p, n);
+  int64_t h = (n / 2 + 2047) / 2048 * 2048;
   return nl_psum_f32(p, h, c) + nl_psum_f32(p + h, n - h, c);
+}
+/* Column sums of float32 rows (reduction over an outer dim): acc[j] += sum_r x[r][j] for the
+ * ni columns of a block; whole rows are added in float lanes in blocks of 64 rows, each
+ * block's partial sum then goes into the double accumulator (blocked summation). */
+NL_CPU_CLONES static void nl_fcolsum(const float *xp, int64_t R, int64_t I, int64_t ni, double *acc) {
+  float part[NL_RCHUNK];
+  for (int64_t r0 = 0; r0 < R; r0 += 64) {
+    int64_t r1 = r0 + 64 < R ? r0 + 64 : R;
+    for (int64_t j = 0; j < ni; j++) part[j] = 0;
+    for (int64_t r = r0; r < r1; r++) {
+      const float *row = xp + r * I;
+      _Pragma("omp simd")
+      for (int64_t j = 0; j < ni; j++) part[j] += row[j];
+    }
+    for (int64_t j = 0; j < ni; j++) acc[j] += part[j];
+  }
 }
 #define NL_PSUM(p, n) _Generic((p), const float *: nl_psum_f32, const double *: nl_psum_d)(p, n, 0)
 #define NL_PSQ(p, n, c) _Generic((p), const float *: nl_psq_f, const double *: nl_psq_d)(p, n, c)
@@ -101,9 +128,13 @@ static void nl_sum_mean(const nl_kargs *a, bool mean) {
           op[0] = (T)(NL_PSUM(xp, R) * scale);
         } else {
           double acc[NL_RCHUNK] = {0};
-          for (int64_t r = 0; r < R; r++) {
-            const T *row = xp + r * I;
-            for (int64_t j = 0; j < ni; j++) acc[j] += row[j];
+          if (sizeof(T) == sizeof(float)) {
+            nl_fcolsum((const float *)xp, R, I, ni, acc);
+          } else {
+            for (int64_t r = 0; r < R; r++) {
+              const T *row = xp + r * I;
+              for (int64_t j = 0; j < ni; j++) acc[j] += row[j];
+            }
           }
           for (int64_t j = 0; j < ni; j++) op[j] = (T)(acc[j] * scale);
         }
@@ -371,11 +402,22 @@ static void nl_scan(const nl_kargs *a, bool prod) {
 void nl_cpu_CUMSUM(const nl_kargs *a) { nl_scan(a, false); }
 void nl_cpu_CUMPROD(const nl_kargs *a) { nl_scan(a, true); }
 
-/* exp in the element type (expf for float32). A vectorisable polynomial expf measured
- * slower here without AVX code generation; revisit with per-ISA builds. */
-static inline float nl_expf(float x) { return expf(x); }
-static inline double nl_expd(double x) { return exp(x); }
+/* exp in the element type: float32 through nl_expf (../nl_math.h: vectorisable, <= 1 ulp). */
 #define NL_EXP(x) _Generic((x), float: nl_expf, double: nl_expd)(x)
+
+/* softmax of one contiguous float32 row (the common case: softmax over the last dim),
+ * compiled per ISA: max, exp with a float-lane sum, scale. */
+NL_CPU_CLONES static void nl_fsoftmax_row(const float *xp, float *op, int64_t R) {
+  float m = -INFINITY;
+  _Pragma("omp simd reduction(max : m)")
+  for (int64_t r = 0; r < R; r++) m = xp[r] > m ? xp[r] : m;
+  float ss = 0; /* float lanes: the row is short next to what float sums lose */
+  _Pragma("omp simd reduction(+ : ss)")
+  for (int64_t r = 0; r < R; r++) { float e = nl_expf(xp[r] - m); op[r] = e; ss += e; }
+  float inv = (float)(1.0 / (double)ss);
+  _Pragma("omp simd")
+  for (int64_t r = 0; r < R; r++) op[r] *= inv;
+}
 
 /* ---- softmax, log_softmax along R: out[O][R][I], floating, same dtype --------------------- */
 /* softmax = exp(x - m) / sum exp(x - m); log_softmax = x - m - log(sum exp(x - m)), m the max.
@@ -398,6 +440,8 @@ static void nl_softmax_run(const nl_kargs *a, bool lg) {
           for (int64_t r = 0; r < R; r++) s += NL_EXP((T)(xp[r] - m));
           T ls = (T)log(s);
           for (int64_t r = 0; r < R; r++) op[r] = xp[r] - m - ls;
+        } else if (sizeof(T) == sizeof(float)) {
+          nl_fsoftmax_row((const float *)xp, (float *)op, R);
         } else {
           T ss = 0; /* T lanes: the row is short next to what float sums lose */
           _Pragma("omp simd reduction(+ : ss)")
