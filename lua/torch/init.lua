@@ -14,4 +14,7 @@ torch.float, torch.double, torch.long, torch.int, torch.half = "float32", "float
 -- Printing in PyTorch's layout (lua/torch/print.lua): tostring(t), print(t), set_printoptions.
 require("torch.print").install(torch)
 
+-- Autograd (lua/torch/autograd.lua): torch.autograd, no_grad, enable_grad, gradcheck.
+require("torch.autograd").install(torch)
+
 return torch
