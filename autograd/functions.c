@@ -317,7 +317,10 @@ int nl_ag_minmax_dim(const nl_tensor *t, int dim, bool keepdim, bool is_min, nl_
   if (nl_minmax_dim(t, dim, keepdim, is_min, values, indices) < 0) return -1;
   if (!nl_ag_any_requires_grad(1, &t) || !nl_float_out(*values)) return 0;
   nl_node *n = nl_node_new(is_min ? "MinBackward" : "MaxBackward", nl_d_minmax_dim, 1, &t);
-  nl_tensor *ik = !n ? NULL : keepdim || t->ndim == 0 ? (nl_tensor_retain(*indices), *indices) : nl_unsqueeze(*indices, dim);
+  /* a private copy: the Lua binding rewrites the returned indices to 1-based in place */
+  nl_tensor *ic = n ? nl_clone(*indices) : NULL;
+  nl_tensor *ik = !ic ? NULL : keepdim || t->ndim == 0 ? (nl_tensor_retain(ic), ic) : nl_unsqueeze(ic, dim);
+  nl_tensor_free(ic);
   if (!ik) {
     nl_node_release(n);
     nl_tensor_free(*values);

@@ -103,9 +103,9 @@ function M.install(torch)
         for k = 1, x:numel() do
           local v = flat[k]:item()
           flat[k] = v + eps
-          local plus = torch.no_grad(outputs)[oi]:double():reshape(-1)
+          local plus = torch.no_grad(outputs)[oi]:double():clone():reshape(-1)
           flat[k] = v - eps
-          local minus = torch.no_grad(outputs)[oi]:double():reshape(-1)
+          local minus = torch.no_grad(outputs)[oi]:double():clone():reshape(-1)
           flat[k] = v
           local num = (plus - minus) / (2 * eps)
           for e = 1, n do
