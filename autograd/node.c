@@ -69,6 +69,20 @@ void nl_node_release(nl_node *n) {
   nl_draining = false;
 }
 
+/* Removes the retain_grad hook of t (a weak pointer to t) from its grad_fn. */
+static void nl_drop_retain_hook(nl_tensor *t, nl_node *fn) {
+  if (!fn || !t->retains_grad) return;
+  nl_hook **pp = &fn->pre_hooks;
+  while (*pp) {
+    if ((*pp)->ctx == t && (*pp)->free_ctx == NULL) {
+      nl_hook *h = *pp;
+      *pp = h->next;
+      free(h);
+    } else pp = &(*pp)->next;
+  }
+  t->retains_grad = false;
+}
+
 /* Called by nl_tensor_free for a dying tensor with grad, grad_fn or ag_meta. */
 static void nl_ag_release_tensor(nl_tensor *t) {
   nl_tensor_free(t->grad);
@@ -82,16 +96,7 @@ static void nl_ag_release_tensor(nl_tensor *t) {
     free(m);
     t->ag_meta = NULL;
   }
-  if (fn && t->retains_grad) { /* drop the retain_grad hook that points at t */
-    nl_hook **pp = &fn->pre_hooks;
-    while (*pp) {
-      if ((*pp)->ctx == t && (*pp)->free_ctx == NULL) {
-        nl_hook *h = *pp;
-        *pp = h->next;
-        free(h);
-      } else pp = &(*pp)->next;
-    }
-  }
+  nl_drop_retain_hook(t, fn);
   nl_node_release(fn);
 }
 
@@ -187,10 +192,13 @@ int nl_node_save(nl_node *n, const nl_tensor *t, bool is_output) {
 }
 
 void nl_ag_set_history(nl_tensor *out, nl_node *n) {
+  bool retains = out->retains_grad; /* move a retain_grad hook to the new node */
+  nl_drop_retain_hook(out, out->grad_fn);
   nl_node_release(out->grad_fn);
   out->grad_fn = n;
   out->output_nr = 0;
   out->requires_grad = true;
+  if (retains) nl_retain_grad(out);
 }
 
 /* ---- tensor-level API ------------------------------------------------------------------ */
@@ -290,6 +298,7 @@ int nl_ag_check_inplace(const nl_tensor *t, const char *op) {
 
 void nl_detach_(nl_tensor *t) {
   nl_node *fn = t->grad_fn;
+  nl_drop_retain_hook(t, fn);
   t->grad_fn = NULL;
   t->requires_grad = false;
   t->output_nr = 0;

@@ -194,6 +194,24 @@ describe("autograd", function()
       assert.is_nil(h2.grad)
       assert.is_true(h.retains_grad)
     end)
+
+    it("retain_grad survives an in-place rebase and detach_ drops it", function()
+      local a = torch.tensor({ 1., 2. }, { requires_grad = true })
+      local h = a * 2
+      h:retain_grad()
+      h:mul_(3)
+      local y = (h * h):sum()
+      y:backward()
+      assert.are.same({ 12, 24 }, h.grad:tolist())
+      local k = a * 2
+      k:retain_grad()
+      local z = (k * 1):sum()
+      k:detach_()
+      assert.is_false(k.retains_grad)
+      k = nil
+      collectgarbage()
+      z:backward()
+    end)
   end)
 
   describe("PyTorch fixtures", function()
