@@ -113,7 +113,7 @@ void nl_tensor_retain(nl_tensor *t) { t->refcount++; }
 
 void nl_tensor_free(nl_tensor *t) {
   if (!t || --t->refcount > 0) return;
-  if (nl_autograd_release_hook && (t->grad || t->grad_fn)) nl_autograd_release_hook(t);
+  if (nl_autograd_release_hook && (t->grad || t->grad_fn || t->ag_meta)) nl_autograd_release_hook(t);
   nl_storage_release(t->storage);
   free(t);
 }

@@ -7,6 +7,7 @@
 
 #include "../cuda/nl_cuda.h"
 #include "../tensor/nl_ops.h"
+#include "../autograd/nl_ag_ops.h"
 
 /* Raises the API's error when dev is a CUDA device that this build or machine lacks. */
 static void nl_check_cuda(lua_State *L, const char *op, nl_device dev) {
@@ -20,7 +21,7 @@ static void nl_check_cuda(lua_State *L, const char *op, nl_device dev) {
 /* t converted to dt and dev (t itself when both match). */
 static void nl_push_converted(lua_State *L, nl_tensor *t, nl_dtype dt, nl_device dev, const char *op) {
   nl_check_cuda(L, op, dev);
-  nl_tensor *c = nl_to_dtype(t, dt);
+  nl_tensor *c = nl_ag_to_dtype(t, dt);
   if (!c) nl_lua_error(L);
   if (!nl_device_eq(nl_device_of(c), dev)) {
     nl_tensor *d = nl_to_device(c, dev);

@@ -13,6 +13,7 @@
 #include "ltensor.h"
 
 #include "../tensor/nl_ops.h"
+#include "../autograd/nl_ag_ops.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 /* A 0-based int64 copy of the 1-based index tensor at idx (int64/int32/uint8). With size >= 0,
@@ -58,7 +59,7 @@ static int nl_l_index_select(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int d = nl_l_dim(L, "index_select", 2, t);
   nl_tensor *i = nl_l_index0(L, 3, "index_select", -1);
-  nl_lua_push(L, nl_index_select(t, d, i));
+  nl_lua_push(L, nl_ag_index_select(t, d, i));
   return 1;
 }
 
@@ -66,7 +67,7 @@ static int nl_l_gather(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int d = nl_l_dim(L, "gather", 2, t);
   nl_tensor *i = nl_l_index0(L, 3, "gather", -1);
-  nl_lua_push(L, nl_gather(t, d, i));
+  nl_lua_push(L, nl_ag_gather(t, d, i));
   return 1;
 }
 
@@ -83,10 +84,10 @@ static int nl_l_scatter_impl(lua_State *L, int add, int inplace) {
   }
   nl_tensor *i = nl_l_index0(L, 3, op, -1);
   if (inplace) {
-    nl_lua_check_status(L, add ? nl_scatter_add_(t, d, i, src) : nl_scatter_(t, d, i, src, v));
+    nl_lua_check_status(L, add ? nl_ag_scatter_add_(t, d, i, src) : nl_ag_scatter_(t, d, i, src, v));
     lua_pushvalue(L, 1);
   } else {
-    nl_lua_push(L, add ? nl_scatter_add(t, d, i, src) : nl_scatter(t, d, i, src, v));
+    nl_lua_push(L, add ? nl_ag_scatter_add(t, d, i, src) : nl_ag_scatter(t, d, i, src, v));
   }
   return 1;
 }
@@ -98,26 +99,26 @@ static int nl_l_scatter_add_(lua_State *L) { return nl_l_scatter_impl(L, 1, 1); 
 
 static int nl_l_masked_fill(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2);
-  nl_lua_push(L, nl_masked_fill(t, m, nl_l_value(L, 3, "masked_fill")));
+  nl_lua_push(L, nl_ag_masked_fill(t, m, nl_l_value(L, 3, "masked_fill")));
   return 1;
 }
 
 static int nl_l_masked_fill_(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2);
-  nl_lua_check_status(L, nl_masked_fill_(t, m, nl_l_value(L, 3, "masked_fill_")));
+  nl_lua_check_status(L, nl_ag_masked_fill_(t, m, nl_l_value(L, 3, "masked_fill_")));
   lua_pushvalue(L, 1);
   return 1;
 }
 
 static int nl_l_masked_select(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2);
-  nl_lua_push(L, nl_masked_select(t, m));
+  nl_lua_push(L, nl_ag_masked_select(t, m));
   return 1;
 }
 
 static int nl_l_masked_scatter_(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1), *m = nl_lua_check(L, 2), *s = nl_lua_check(L, 3);
-  nl_lua_check_status(L, nl_masked_scatter_(t, m, s));
+  nl_lua_check_status(L, nl_ag_masked_scatter_(t, m, s));
   lua_pushvalue(L, 1);
   return 1;
 }
@@ -125,7 +126,7 @@ static int nl_l_masked_scatter_(lua_State *L) {
 static int nl_l_take(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   nl_tensor *i = nl_l_index0(L, 2, "take", -1);
-  nl_lua_push(L, nl_take(t, i));
+  nl_lua_push(L, nl_ag_take(t, i));
   return 1;
 }
 
@@ -137,14 +138,14 @@ static int nl_l_index_fill_impl(lua_State *L, int inplace) {
   double v = nl_l_value(L, 4, op);
   nl_tensor *i = nl_l_index0(L, 3, op, -1);
   if (inplace) {
-    nl_lua_check_status(L, nl_index_fill_(t, d, i, v));
+    nl_lua_check_status(L, nl_ag_index_fill_(t, d, i, v));
     lua_pushvalue(L, 1);
     return 1;
   }
   nl_tensor *c = nl_clone(t);
   nl_lua_push(L, c);
   c->storage->version = 0;
-  nl_lua_check_status(L, nl_index_fill_(c, d, i, v));
+  nl_lua_check_status(L, nl_ag_index_fill_(c, d, i, v));
   return 1;
 }
 static int nl_l_index_fill_(lua_State *L) { return nl_l_index_fill_impl(L, 1); }
@@ -160,14 +161,14 @@ static int nl_l_index_add_impl(lua_State *L, int inplace) {
   double alpha = opts ? nl_lua_opt_number(L, opts, "alpha", 1) : luaL_optnumber(L, 5, 1);
   nl_tensor *i = nl_l_index0(L, 3, op, -1);
   if (inplace) {
-    nl_lua_check_status(L, nl_index_add_(t, d, i, src, alpha));
+    nl_lua_check_status(L, nl_ag_index_add_(t, d, i, src, alpha));
     lua_pushvalue(L, 1);
     return 1;
   }
   nl_tensor *c = nl_clone(t);
   nl_lua_push(L, c);
   c->storage->version = 0;
-  nl_lua_check_status(L, nl_index_add_(c, d, i, src, alpha));
+  nl_lua_check_status(L, nl_ag_index_add_(c, d, i, src, alpha));
   return 1;
 }
 static int nl_l_index_add_(lua_State *L) { return nl_l_index_add_impl(L, 1); }
@@ -178,7 +179,7 @@ static int nl_l_index_copy_(lua_State *L) {
   int d = nl_l_dim(L, "index_copy_", 2, t);
   nl_tensor *src = nl_lua_check(L, 4);
   nl_tensor *i = nl_l_index0(L, 3, "index_copy_", -1);
-  nl_lua_check_status(L, nl_index_copy_(t, d, i, src));
+  nl_lua_check_status(L, nl_ag_index_copy_(t, d, i, src));
   lua_pushvalue(L, 1);
   return 1;
 }
@@ -224,7 +225,7 @@ static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
     if (i == 0 || i < -size || i > size)
       luaL_error(L, "t[...]: index %d is out of range for dim %d of size %d (expected 1..%d or %d..-1)", (int)i,
                  s->od + 1, (int)size, (int)size, (int)-size);
-    nl_key_push(L, s, nl_select(s->v, s->d, i > 0 ? i - 1 : i + size));
+    nl_key_push(L, s, nl_ag_select(s->v, s->d, i > 0 ? i - 1 : i + size));
     s->od++;
     return;
   }
@@ -272,7 +273,7 @@ static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
   if (a < 1 || a > size + 1 || b < a - 1 || b > size)
     luaL_error(L, "t[...]: range {%d, %d} is out of range for dim %d of size %d", (int)r[0], (int)r[1], s->od + 1, (int)size);
   int64_t count = b >= a ? (b - a) / r[2] + 1 : 0;
-  nl_key_push(L, s, nl_slice(s->v, s->d, a - 1, count, r[2]));
+  nl_key_push(L, s, nl_ag_slice(s->v, s->d, a - 1, count, r[2]));
   s->d++;
   s->od++;
 }
@@ -302,20 +303,20 @@ int nl_lua_index_get(lua_State *L) {
     nl_tkey *k = &s.te[j];
     if (k->is_mask) {
       if (k->vdim == 0 && k->k == s.v->ndim) {
-        nl_key_push(L, &s, nl_masked_select(s.v, k->idx));
+        nl_key_push(L, &s, nl_ag_masked_select(s.v, k->idx));
         continue;
       }
       nl_tensor *pos = nl_mask_positions(k->idx);
       nl_lua_push(L, pos);
-      nl_key_push(L, &s, nl_flatten(s.v, k->vdim, k->vdim + k->k - 1));
-      nl_key_push(L, &s, nl_index_select(s.v, k->vdim, pos));
+      nl_key_push(L, &s, nl_ag_flatten(s.v, k->vdim, k->vdim + k->k - 1));
+      nl_key_push(L, &s, nl_ag_index_select(s.v, k->vdim, pos));
     } else if (k->idx->ndim == 1) {
-      nl_key_push(L, &s, nl_index_select(s.v, k->vdim, k->idx));
+      nl_key_push(L, &s, nl_ag_index_select(s.v, k->vdim, k->idx));
     } else {
       nl_tensor *flat = nl_reshape(k->idx, 1, (int64_t[]){nl_numel(k->idx)});
       nl_lua_push(L, flat);
-      nl_key_push(L, &s, nl_index_select(s.v, k->vdim, flat));
-      nl_key_push(L, &s, nl_unflatten(s.v, k->vdim, k->idx->ndim, k->idx->shape));
+      nl_key_push(L, &s, nl_ag_index_select(s.v, k->vdim, flat));
+      nl_key_push(L, &s, nl_ag_unflatten(s.v, k->vdim, k->idx->ndim, k->idx->shape));
     }
   }
   nl_tensor_retain(s.v); /* push the result again: the same userdata (cached) */
@@ -326,6 +327,7 @@ int nl_lua_index_get(lua_State *L) {
 int nl_lua_index_set(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   luaL_checkany(L, 3);
+  nl_lua_check_status(L, nl_ag_check_inplace_nodiff(t, "t[...] ="));
   if (t->ndim == 0 && lua_type(L, 2) == LUA_TNUMBER) return luaL_error(L, "t[...]: cannot index a 0-d tensor");
   nl_keystate s;
   nl_key_view(L, t, &s);
@@ -349,9 +351,9 @@ int nl_lua_index_set(lua_State *L) {
       for (int j = 0; j < k->k; j++) st[k->vdim + j] = k->idx->stride[j];
       nl_tensor *m = nl_view_of(k->idx, s.v->ndim, s.v->shape, st, k->idx->offset);
       nl_lua_push(L, m);
-      nl_lua_check_status(L, nl_masked_fill_(s.v, m, v));
+      nl_lua_check_status(L, nl_ag_masked_fill_(s.v, m, v));
     } else if (k->vdim == 0 && k->k == s.v->ndim) {
-      nl_lua_check_status(L, nl_masked_scatter_(s.v, k->idx, src));
+      nl_lua_check_status(L, nl_ag_masked_scatter_(s.v, k->idx, src));
     } else {
       nl_tensor *pos = nl_mask_positions(k->idx);
       nl_lua_push(L, pos);
@@ -363,7 +365,7 @@ int nl_lua_index_set(lua_State *L) {
       }
       nl_tensor *f = nl_view(s.v, n, shape);
       nl_lua_push(L, f);
-      nl_lua_check_status(L, nl_index_copy_(f, k->vdim, pos, src));
+      nl_lua_check_status(L, nl_ag_index_copy_(f, k->vdim, pos, src));
     }
     return 0;
   }
@@ -373,7 +375,7 @@ int nl_lua_index_set(lua_State *L) {
     idx = nl_reshape(k->idx, 1, (int64_t[]){nl_numel(k->idx)});
     nl_lua_push(L, idx);
   }
-  nl_lua_check_status(L, scalar ? nl_index_fill_(s.v, k->vdim, idx, v) : nl_index_copy_(s.v, k->vdim, idx, src));
+  nl_lua_check_status(L, scalar ? nl_ag_index_fill_(s.v, k->vdim, idx, v) : nl_ag_index_copy_(s.v, k->vdim, idx, src));
   return 0;
 }
 

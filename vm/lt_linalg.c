@@ -3,6 +3,7 @@
 #include "ltensor.h"
 
 #include "../tensor/nl_ops.h"
+#include "../autograd/nl_ag_ops.h"
 
 #define NL_BINARY_BINDING(lname, cfn)                          \
   static int nl_l_##lname(lua_State *L) {                      \
@@ -10,12 +11,12 @@
     nl_lua_push(L, cfn(a, b));                                 \
     return 1;                                                  \
   }
-NL_BINARY_BINDING(matmul, nl_matmul)
-NL_BINARY_BINDING(mm, nl_mm)
-NL_BINARY_BINDING(bmm, nl_bmm)
-NL_BINARY_BINDING(mv, nl_mv)
-NL_BINARY_BINDING(dot, nl_dot)
-NL_BINARY_BINDING(outer, nl_outer)
+NL_BINARY_BINDING(matmul, nl_ag_matmul)
+NL_BINARY_BINDING(mm, nl_ag_mm)
+NL_BINARY_BINDING(bmm, nl_ag_bmm)
+NL_BINARY_BINDING(mv, nl_ag_mv)
+NL_BINARY_BINDING(dot, nl_ag_dot)
+NL_BINARY_BINDING(outer, nl_ag_outer)
 
 /* torch.addmm(input, m1, m2, {beta=1, alpha=1}); also positional beta, alpha numbers. */
 static int nl_l_addmm(lua_State *L) {
@@ -23,7 +24,7 @@ static int nl_l_addmm(lua_State *L) {
   int opts = nl_lua_opts(L);
   double beta = nl_lua_opt_number(L, opts, "beta", lua_isnumber(L, 4) ? lua_tonumber(L, 4) : 1);
   double alpha = nl_lua_opt_number(L, opts, "alpha", lua_isnumber(L, 5) ? lua_tonumber(L, 5) : 1);
-  nl_lua_push(L, nl_addmm(in, m1, m2, beta, alpha));
+  nl_lua_push(L, nl_ag_addmm(in, m1, m2, beta, alpha));
   return 1;
 }
 

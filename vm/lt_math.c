@@ -9,6 +9,7 @@
 #include "ltensor.h"
 
 #include "../tensor/nl_ops.h"
+#include "../autograd/nl_ag_ops.h"
 
 /* The value at idx as an operand: a tensor, an integer, a float or a boolean. */
 static nl_arg nl_lua_arg(lua_State *L, const char *op, int idx) {
@@ -46,13 +47,13 @@ static int nl_l_unary(lua_State *L) {
   nl_tensor *a = nl_lua_check(L, 1);
   int opts = nl_lua_opts(L);
   nl_tensor *out = nl_lua_opt_out(L, opts > 1 ? opts : 0);
-  nl_lua_push(L, out ? nl_unary_out(op, a, out) : nl_unary(op, a));
+  nl_lua_push(L, out ? nl_ag_unary_out(op, a, out) : nl_ag_unary(op, a));
   return 1;
 }
 
 static int nl_l_unary_(lua_State *L) {
   nl_op op = (nl_op)lua_tointeger(L, lua_upvalueindex(1));
-  nl_lua_check_status(L, nl_unary_(op, nl_lua_check(L, 1)));
+  nl_lua_check_status(L, nl_ag_unary_(op, nl_lua_check(L, 1)));
   lua_settop(L, 1);
   return 1;
 }
@@ -66,7 +67,7 @@ static int nl_l_binary(lua_State *L) {
   nl_arg a = nl_lua_arg(L, name, 1), b = nl_lua_arg(L, name, 2);
   double alpha = nl_lua_opt_number(L, opts, "alpha", 1);
   nl_tensor *out = nl_lua_opt_out(L, opts);
-  nl_lua_push(L, nl_binary_ex(op, a, b, alpha, out));
+  nl_lua_push(L, nl_ag_binary_ex(op, a, b, alpha, out));
   return 1;
 }
 
@@ -79,7 +80,7 @@ static int nl_l_binary_(lua_State *L) {
   snprintf(name, sizeof name, "%s_", nl_elementwise_name(op));
   nl_arg b = nl_lua_arg(L, name, 2);
   double alpha = nl_lua_opt_number(L, opts, "alpha", 1);
-  nl_lua_check_status(L, nl_binary_(op, self, b, alpha));
+  nl_lua_check_status(L, nl_ag_binary_(op, self, b, alpha));
   lua_settop(L, 1);
   return 1;
 }
@@ -88,7 +89,7 @@ static int nl_l_binary_(lua_State *L) {
 static int nl_meta_binary(lua_State *L, nl_op op) {
   const char *name = nl_elementwise_name(op);
   nl_arg a = nl_lua_arg(L, name, 1), b = nl_lua_arg(L, name, 2);
-  nl_lua_push(L, nl_binary_ex(op, a, b, 1, NULL));
+  nl_lua_push(L, nl_ag_binary_ex(op, a, b, 1, NULL));
   return 1;
 }
 static int nl_mm_add(lua_State *L) { return nl_meta_binary(L, NL_OP_ADD); }
@@ -99,7 +100,7 @@ static int nl_mm_pow(lua_State *L) { return nl_meta_binary(L, NL_OP_POW); }
 static int nl_mm_idiv(lua_State *L) { return nl_meta_binary(L, NL_OP_FLOORDIV); }
 static int nl_mm_mod(lua_State *L) { return nl_meta_binary(L, NL_OP_REMAINDER); }
 static int nl_mm_unm(lua_State *L) {
-  nl_lua_push(L, nl_unary(NL_OP_NEG, nl_lua_check(L, 1)));
+  nl_lua_push(L, nl_ag_unary(NL_OP_NEG, nl_lua_check(L, 1)));
   return 1;
 }
 
@@ -108,7 +109,7 @@ static int nl_mm_unm(lua_State *L) {
 static int nl_l_where(lua_State *L) {
   nl_tensor *cond = nl_lua_check(L, 1);
   nl_arg a = nl_lua_arg(L, "where", 2), b = nl_lua_arg(L, "where", 3);
-  nl_lua_push(L, nl_where(cond, a, b));
+  nl_lua_push(L, nl_ag_where(cond, a, b));
   return 1;
 }
 
@@ -131,7 +132,7 @@ static int nl_l_clamp(lua_State *L) {
   int opts;
   nl_arg lo, hi;
   nl_lua_clamp_args(L, "clamp", &opts, &lo, &hi);
-  nl_lua_push(L, nl_clamp(x, lo, hi, nl_lua_opt_out(L, opts)));
+  nl_lua_push(L, nl_ag_clamp(x, lo, hi, nl_lua_opt_out(L, opts)));
   return 1;
 }
 
@@ -140,7 +141,7 @@ static int nl_l_clamp_(lua_State *L) {
   int opts;
   nl_arg lo, hi;
   nl_lua_clamp_args(L, "clamp_", &opts, &lo, &hi);
-  nl_lua_check_status(L, nl_clamp_(x, lo, hi));
+  nl_lua_check_status(L, nl_ag_clamp_(x, lo, hi));
   lua_pushvalue(L, 1);
   return 1;
 }
@@ -150,7 +151,7 @@ static int nl_l_lerp(lua_State *L) {
   nl_tensor *s = nl_lua_check(L, 1), *e = nl_lua_check(L, 2);
   nl_arg w = nl_lua_arg(L, "lerp", 3);
   int opts = nl_lua_opts(L);
-  nl_lua_push(L, nl_lerp(s, e, w, nl_lua_opt_out(L, opts > 3 ? opts : 0)));
+  nl_lua_push(L, nl_ag_lerp(s, e, w, nl_lua_opt_out(L, opts > 3 ? opts : 0)));
   return 1;
 }
 
@@ -166,11 +167,12 @@ static int nl_l_fill_(lua_State *L) {
       return luaL_error(L, "fill_: expected a number or a 0-d tensor as the value, got a tensor of shape %s",
                         nl_shape_str(s->ndim, s->shape, b, sizeof b));
     }
-    nl_lua_check_status(L, nl_copy_(t, s));
+    nl_lua_check_status(L, nl_ag_copy_(t, s));
     lua_settop(L, 1);
     return 1;
   } else v = luaL_checknumber(L, 2);
   /* integers are filled exactly (beyond 2^53): the kernel's ialpha */
+  nl_lua_check_status(L, nl_ag_check_inplace_nodiff(t, "fill_"));
   nl_kargs k = {.out = t, .alpha = v, .ialpha = lua_isinteger(L, 2) ? (int64_t)lua_tointeger(L, 2) : (int64_t)v};
   nl_lua_check_status(L, nl_run(NL_OP_FILL, &k));
   nl_bump_version(t);
@@ -179,7 +181,7 @@ static int nl_l_fill_(lua_State *L) {
 }
 
 static int nl_l_zero_(lua_State *L) {
-  nl_lua_check_status(L, nl_fill_(nl_lua_check(L, 1), 0));
+  nl_lua_check_status(L, nl_ag_fill_(nl_lua_check(L, 1), 0));
   lua_settop(L, 1);
   return 1;
 }

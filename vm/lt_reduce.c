@@ -14,6 +14,7 @@
 #include "ltensor.h"
 
 #include "../tensor/nl_ops.h"
+#include "../autograd/nl_ag_ops.h"
 
 /* A dim argument (number, list of numbers, or nil) at stack index idx -> mask (0 = all). */
 static uint32_t nl_l_dims(lua_State *L, const char *op, int idx, const nl_tensor *t) {
@@ -76,7 +77,7 @@ static int nl_l_reduce_op(lua_State *L, nl_op op) {
   bool keep = nl_l_bool(L, pk, false);
   if (opts) keep = nl_lua_opt_bool(L, opts, "keepdim", keep);
   int dt = nl_lua_opt_dtype(L, opts, "dtype", -1);
-  nl_lua_push(L, nl_reduce_dtype(op, t, mask, keep, 0, dt));
+  nl_lua_push(L, nl_ag_reduce_dtype(op, t, mask, keep, 0, dt));
   return 1;
 }
 
@@ -108,7 +109,7 @@ static int nl_l_var_std(lua_State *L, bool std) {
   unbiased = nl_lua_opt_bool(L, opts, "unbiased", unbiased);
   keep = nl_lua_opt_bool(L, opts, "keepdim", keep);
   double corr = nl_lua_opt_number(L, opts, "correction", unbiased ? 1 : 0);
-  nl_lua_push(L, std ? nl_std(t, mask, keep, corr) : nl_reduce(NL_OP_VAR, t, mask, keep, corr));
+  nl_lua_push(L, std ? nl_ag_std(t, mask, keep, corr) : nl_ag_reduce(NL_OP_VAR, t, mask, keep, corr));
   return 1;
 }
 static int nl_l_var(lua_State *L) { return nl_l_var_std(L, false); }
@@ -132,7 +133,7 @@ static int nl_l_norm(lua_State *L) {
   }
   uint32_t mask = nl_l_dims(L, "norm", nl_l_dimarg(L, opts, pd), t);
   bool keep = nl_lua_opt_bool(L, opts, "keepdim", nl_l_bool(L, pk, false));
-  nl_lua_push(L, nl_reduce(NL_OP_NORM, t, mask, keep, p));
+  nl_lua_push(L, nl_ag_reduce(NL_OP_NORM, t, mask, keep, p));
   return 1;
 }
 
@@ -166,13 +167,13 @@ static int nl_l_max_min(lua_State *L, bool is_min) {
     if (nl_numel(t) == 0)
       return luaL_error(L, "%s: expected reduction dim to be specified for input.numel() == 0; "
                            "specify the reduction dim with the 'dim' argument", name);
-    nl_lua_push(L, nl_reduce(is_min ? NL_OP_AMIN : NL_OP_AMAX, t, 0, false, 0));
+    nl_lua_push(L, nl_ag_reduce(is_min ? NL_OP_AMIN : NL_OP_AMAX, t, 0, false, 0));
     return 1;
   }
   int dim = nl_lua_dim(L, name, luaL_checkinteger(L, di), t->ndim, 0);
   bool keep = nl_lua_opt_bool(L, opts, "keepdim", nl_l_bool(L, p3, false));
   nl_tensor *v, *ix;
-  if (nl_minmax_dim(t, dim, keep, is_min, &v, &ix) < 0) return nl_lua_error(L);
+  if (nl_ag_minmax_dim(t, dim, keep, is_min, &v, &ix) < 0) return nl_lua_error(L);
   nl_lua_push(L, v);
   nl_lua_push(L, nl_l_one_based(ix));
   return 2;
@@ -211,7 +212,7 @@ static int nl_l_scan(lua_State *L, bool prod) {
   int opts = nl_lua_opts(L);
   int dim = nl_l_required_dim(L, name, t, opts);
   int dt = nl_lua_opt_dtype(L, opts, "dtype", -1);
-  nl_lua_push(L, prod ? nl_cumprod(t, dim, dt) : nl_cumsum(t, dim, dt));
+  nl_lua_push(L, prod ? nl_ag_cumprod(t, dim, dt) : nl_ag_cumsum(t, dim, dt));
   return 1;
 }
 static int nl_l_cumsum(lua_State *L) { return nl_l_scan(L, false); }
@@ -226,14 +227,14 @@ static int nl_l_softmax_any(lua_State *L, bool lg) {
   if (dt >= 0 && (nl_dtype)dt != t->dtype) { /* PyTorch's dtype=: cast, then compute */
     if (!nl_dtype_is_float((nl_dtype)dt))
       return luaL_error(L, "%s: dtype must be a floating point dtype (got %s)", name, nl_dtype_name((nl_dtype)dt));
-    nl_tensor *c = nl_to_dtype(t, (nl_dtype)dt);
+    nl_tensor *c = nl_ag_to_dtype(t, (nl_dtype)dt);
     if (!c) return nl_lua_error(L);
-    nl_tensor *r = nl_softmax(c, dim, lg);
+    nl_tensor *r = nl_ag_softmax(c, dim, lg);
     nl_tensor_free(c);
     nl_lua_push(L, r);
     return 1;
   }
-  nl_lua_push(L, nl_softmax(t, dim, lg));
+  nl_lua_push(L, nl_ag_softmax(t, dim, lg));
   return 1;
 }
 static int nl_l_softmax(lua_State *L) { return nl_l_softmax_any(L, false); }

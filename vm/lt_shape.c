@@ -6,6 +6,7 @@
 #include "ltensor.h"
 
 #include "../tensor/nl_ops.h"
+#include "../autograd/nl_ag_ops.h"
 
 /* Index of the last positional argument (before a trailing options table). */
 static int nl_last_arg(lua_State *L) {
@@ -25,7 +26,7 @@ static int nl_l_view(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int64_t shape[NL_MAXDIM];
   int n = nl_lua_shape(L, "view", 2, nl_last_arg(L), shape);
-  nl_lua_push(L, nl_view(t, n, shape));
+  nl_lua_push(L, nl_ag_view(t, n, shape));
   return 1;
 }
 
@@ -33,7 +34,7 @@ static int nl_l_reshape(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int64_t shape[NL_MAXDIM];
   int n = nl_lua_shape(L, "reshape", 2, nl_last_arg(L), shape);
-  nl_lua_push(L, nl_reshape(t, n, shape));
+  nl_lua_push(L, nl_ag_reshape(t, n, shape));
   return 1;
 }
 
@@ -42,7 +43,7 @@ static int nl_l_flatten(lua_State *L) {
   int nd = t->ndim;
   int s = nl_lua_dim(L, "flatten", luaL_optinteger(L, 2, 1), nd, 0);
   int e = nl_lua_dim(L, "flatten", luaL_optinteger(L, 3, -1), nd, 0);
-  nl_lua_push(L, nl_flatten(t, s, e));
+  nl_lua_push(L, nl_ag_flatten(t, s, e));
   return 1;
 }
 
@@ -52,7 +53,7 @@ static int nl_l_unflatten(lua_State *L) {
   int64_t sizes[NL_MAXDIM];
   luaL_checktype(L, 3, LUA_TTABLE);
   int n = nl_lua_shape(L, "unflatten", 3, 3, sizes);
-  nl_lua_push(L, nl_unflatten(t, d, n, sizes));
+  nl_lua_push(L, nl_ag_unflatten(t, d, n, sizes));
   return 1;
 }
 
@@ -60,13 +61,13 @@ static int nl_l_squeeze(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int d = lua_isnoneornil(L, 2) ? -1 : nl_lua_dim(L, "squeeze", luaL_checkinteger(L, 2), t->ndim, 0);
   if (t->ndim == 0) d = -1;
-  nl_lua_push(L, nl_squeeze(t, d));
+  nl_lua_push(L, nl_ag_squeeze(t, d));
   return 1;
 }
 
 static int nl_l_unsqueeze(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
-  nl_lua_push(L, nl_unsqueeze(t, nl_lua_dim(L, "unsqueeze", luaL_checkinteger(L, 2), t->ndim, 1)));
+  nl_lua_push(L, nl_ag_unsqueeze(t, nl_lua_dim(L, "unsqueeze", luaL_checkinteger(L, 2), t->ndim, 1)));
   return 1;
 }
 
@@ -74,13 +75,13 @@ static int nl_l_expand(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int64_t shape[NL_MAXDIM];
   int n = nl_lua_shape(L, "expand", 2, nl_last_arg(L), shape);
-  nl_lua_push(L, nl_expand(t, n, shape));
+  nl_lua_push(L, nl_ag_expand(t, n, shape));
   return 1;
 }
 
 static int nl_l_expand_as(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1), *o = nl_lua_check(L, 2);
-  nl_lua_push(L, nl_expand(t, o->ndim, o->shape));
+  nl_lua_push(L, nl_ag_expand(t, o->ndim, o->shape));
   return 1;
 }
 
@@ -88,19 +89,19 @@ static int nl_l_transpose(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int a = nl_lua_dim(L, "transpose", luaL_checkinteger(L, 2), t->ndim, 0);
   int b = nl_lua_dim(L, "transpose", luaL_checkinteger(L, 3), t->ndim, 0);
-  nl_lua_push(L, nl_transpose(t, a, b));
+  nl_lua_push(L, nl_ag_transpose(t, a, b));
   return 1;
 }
 
 static int nl_l_t(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   if (t->ndim > 2) return luaL_error(L, "t: expects a tensor with <= 2 dimensions, but self is %dD", t->ndim);
-  nl_lua_push(L, t->ndim == 2 ? nl_transpose(t, 0, 1) : nl_detach(t));
+  nl_lua_push(L, t->ndim == 2 ? nl_ag_transpose(t, 0, 1) : nl_detach(t));
   return 1;
 }
 
 static int nl_get_T(lua_State *L) {
-  nl_lua_push(L, nl_reverse_dims(nl_lua_check(L, 1)));
+  nl_lua_push(L, nl_ag_reverse_dims(nl_lua_check(L, 1)));
   return 1;
 }
 
@@ -109,7 +110,7 @@ static int nl_l_permute(lua_State *L) {
   int dims[NL_MAXDIM];
   int n = nl_lua_dims(L, "permute", 2, nl_last_arg(L), t->ndim, dims);
   if (n != t->ndim) return luaL_error(L, "permute: number of dims don't match (got %d dims for a tensor of %d dims)", n, t->ndim);
-  nl_lua_push(L, nl_permute(t, dims));
+  nl_lua_push(L, nl_ag_permute(t, dims));
   return 1;
 }
 
@@ -122,7 +123,7 @@ static int nl_l_narrow(lua_State *L) {
   if (start == 0 || start < -size || start > size + 1)
     return luaL_error(L, "narrow: start %d is out of range for dim %d of size %d (expected 1..%d or %d..-1)",
                       (int)start, d + 1, (int)size, (int)size + 1, (int)-size);
-  nl_lua_push(L, nl_narrow(t, d, start > 0 ? start - 1 : start + size, len));
+  nl_lua_push(L, nl_ag_narrow(t, d, start > 0 ? start - 1 : start + size, len));
   return 1;
 }
 
@@ -138,7 +139,7 @@ static int nl_l_select(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   if (t->ndim == 0) return luaL_error(L, "select: cannot be applied to a 0-d tensor");
   int d = nl_lua_dim(L, "select", luaL_checkinteger(L, 2), t->ndim, 0);
-  nl_lua_push(L, nl_select(t, d, nl_lua_pos(L, "select", luaL_checkinteger(L, 3), d, t->shape[d])));
+  nl_lua_push(L, nl_ag_select(t, d, nl_lua_pos(L, "select", luaL_checkinteger(L, 3), d, t->shape[d])));
   return 1;
 }
 
@@ -146,7 +147,7 @@ static int nl_l_select(lua_State *L) {
 static int nl_push_split(lua_State *L, nl_tensor *t, int n, const int64_t *sizes, int d) {
   nl_tensor **out = calloc((size_t)(n ? n : 1), sizeof *out);
   if (!out) return luaL_error(L, "split: out of memory");
-  if (nl_split_with_sizes(t, n, sizes, d, out) < 0) {
+  if (nl_ag_split_with_sizes(t, n, sizes, d, out) < 0) {
     free(out);
     return nl_lua_error(L);
   }
@@ -207,8 +208,8 @@ static int nl_l_split(lua_State *L) {
   return 1;
 }
 
-static int nl_l_contiguous(lua_State *L) { nl_lua_push(L, nl_contiguous(nl_lua_check(L, 1))); return 1; }
-static int nl_l_clone(lua_State *L) { nl_lua_push(L, nl_clone(nl_lua_check(L, 1))); return 1; }
+static int nl_l_contiguous(lua_State *L) { nl_lua_push(L, nl_ag_contiguous(nl_lua_check(L, 1))); return 1; }
+static int nl_l_clone(lua_State *L) { nl_lua_push(L, nl_ag_clone(nl_lua_check(L, 1))); return 1; }
 static int nl_l_detach(lua_State *L) { nl_lua_push(L, nl_detach(nl_lua_check(L, 1))); return 1; }
 
 static int nl_l_unfold(lua_State *L) {
@@ -222,7 +223,7 @@ static int nl_l_flip(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int dims[NL_MAXDIM];
   int n = nl_lua_dims(L, "flip", 2, nl_last_arg(L), t->ndim, dims);
-  nl_lua_push(L, nl_flip(t, n, dims));
+  nl_lua_push(L, nl_ag_flip(t, n, dims));
   return 1;
 }
 
@@ -230,7 +231,7 @@ static int nl_l_tile(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int64_t reps[NL_MAXDIM];
   int n = nl_lua_shape(L, "tile", 2, nl_last_arg(L), reps);
-  nl_lua_push(L, nl_tile(t, n, reps));
+  nl_lua_push(L, nl_ag_tile(t, n, reps));
   return 1;
 }
 
@@ -253,7 +254,7 @@ static int nl_l_catstack(lua_State *L, int stack) {
   }
   int nd = stack ? ts[0]->ndim : ts[ref < 0 ? 0 : ref]->ndim;
   int d = nl_lua_dim(L, op, luaL_optinteger(L, 2, 1), nd, stack);
-  nl_lua_push(L, stack ? nl_stack(n, ts, d) : nl_cat(n, ts, d));
+  nl_lua_push(L, stack ? nl_ag_stack(n, ts, d) : nl_ag_cat(n, ts, d));
   return 1;
 }
 

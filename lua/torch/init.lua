@@ -18,4 +18,7 @@ require("torch.print").install(torch)
 -- integer dtypes, booleans for bool). A helper for the specs, not part of the API.
 function torch._flat_values(t) return t:reshape(-1):tolist() end
 
+-- Autograd (lua/torch/autograd.lua): torch.autograd, no_grad, enable_grad, gradcheck.
+require("torch.autograd").install(torch)
+
 return torch
