@@ -26,7 +26,7 @@ function utils.make_grid(t, o)
       local r = opt(o, "value_range", nil)
       local lo, hi
       if r then lo, hi = r[1], r[2] else lo, hi = img:min():item(), img:max():item() end
-      img:copy_(img:clamp(lo, hi):sub(lo):div(math.max(hi - lo, 1e-5)))
+      img[{}] = img:clamp(lo, hi):sub(lo):div(math.max(hi - lo, 1e-5))
     end
     if opt(o, "scale_each", false) then
       for b = 1, t:size(1) do norm(t[b]) end
@@ -44,7 +44,7 @@ function utils.make_grid(t, o)
   for y = 0, ymaps - 1 do
     for x = 0, xmaps - 1 do
       if k > B then break end
-      grid:narrow(2, y * h + padding + 1, h - padding):narrow(3, x * w + padding + 1, w - padding):copy_(t[k])
+      grid:narrow(2, y * h + padding + 1, h - padding):narrow(3, x * w + padding + 1, w - padding)[{}] = t[k]
       k = k + 1
     end
   end

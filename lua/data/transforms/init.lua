@@ -128,7 +128,7 @@ function RandomCrop:__call(x)
     for i = 1, #shape do s[i] = shape[i] end
     s[#s - 1], s[#s] = H + 2 * p, W + 2 * p
     local padded = torch.zeros(s, { dtype = x.dtype })
-    padded:narrow(-2, p + 1, H):narrow(-1, p + 1, W):copy_(x)
+    padded:narrow(-2, p + 1, H):narrow(-1, p + 1, W)[{}] = x
     x, H, W = padded, H + 2 * p, W + 2 * p
   end
   local top = torch.randint(0, H - self.h + 1, { 1 }):item()
