@@ -12,6 +12,7 @@
 #include "nnlua.h"
 
 int luaopen_torch_C(lua_State *L);
+int luaopen_data_C(lua_State *L); /* ldata.c */
 extern const char *openblas_get_config(void);
 
 #ifndef NNLUA_SOURCE_DIR
@@ -50,6 +51,8 @@ int nnlua_openlibs(lua_State *L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   lua_pushcfunction(L, luaopen_torch_C);
   lua_setfield(L, -2, "torch._C");
+  lua_pushcfunction(L, luaopen_data_C);
+  lua_setfield(L, -2, "data._C");
   for (int i = 0; nl_lua_sources[i].module; i++) {
     lua_pushinteger(L, i);
     lua_pushcclosure(L, nl_load_source, 1);
