@@ -24,6 +24,10 @@ uint32_t nl_crc32(uint32_t crc, const void *p, size_t n) {
   return crc;
 }
 
+/* Test hook (torch._C._io_fault): >= 0 overrides NNLUA_FAULT_WRITE_AFTER; -1 = use the env. */
+static int64_t nl_fault_override = -1;
+void nl_io_set_fault(int64_t after) { nl_fault_override = after < -1 ? -1 : after; }
+
 static char *nl_strdup(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
@@ -47,7 +51,10 @@ int nl_awrite_open(nl_awriter *w, const char *op, const char *path) {
   if (!w->path || !w->tmp) return nl_awfail(w, ENOMEM);
   snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
   const char *f = getenv("NNLUA_FAULT_WRITE_AFTER");
-  if (f && *f) {
+  if (nl_fault_override >= 0) {
+    w->fault = true;
+    w->fault_after = (uint64_t)nl_fault_override;
+  } else if (f && *f) {
     w->fault = true;
     w->fault_after = strtoull(f, NULL, 10);
   }

@@ -60,6 +60,8 @@ int nl_awrite_open(nl_awriter *w, const char *op, const char *path);
 int nl_awrite(nl_awriter *w, const void *p, size_t n);
 int nl_awrite_commit(nl_awriter *w);
 void nl_awrite_abort(nl_awriter *w);
+/* Test hook: writes fail with ENOSPC after `after` bytes (-1: back to the env variable). */
+void nl_io_set_fault(int64_t after);
 
 /* ---- safetensors (io_safetensors.c) ---------------------------------------------------- */
 /* Writes n tensors (any device, any layout; copied contiguous to the CPU) named names[i],

@@ -2,7 +2,8 @@
  *   torch._C._save_safetensors(path, names, tensors, meta)  -- meta: string -> string
  *   torch._C._load_safetensors(path) -> names (header order), tensors (same order), meta
  *   torch._C._save_npy(path, t), torch._C._load_npy(path) -> t
- *   torch._C._json_decode(s) -> value (strict; integers stay integers; null -> nil) */
+ *   torch._C._json_decode(s) -> value (strict; integers stay integers; null -> nil)
+ *   torch._C._io_fault(n | nil)  -- test hook: writes fail with ENOSPC after n bytes */
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,7 +144,14 @@ static int nl_l_json_decode(lua_State *L) {
   return 1;
 }
 
+/* torch._C._io_fault(n): every later write fails with ENOSPC after n bytes; nil: off. */
+static int nl_l_io_fault(lua_State *L) {
+  nl_io_set_fault(lua_isnoneornil(L, 1) ? -1 : (int64_t)luaL_checkinteger(L, 1));
+  return 0;
+}
+
 static const nl_lua_reg nl_io_regs[] = {
+  {"_io_fault", nl_l_io_fault, NL_FN},
   {"_save_safetensors", nl_l_save_st, NL_FN},
   {"_load_safetensors", nl_l_load_st, NL_FN},
   {"_save_npy", nl_l_save_npy, NL_FN},
