@@ -180,6 +180,15 @@ static int nl_l_fill_(lua_State *L) {
   return 1;
 }
 
+/* t:copy_(src): copies src into t (broadcasting src to t's shape, casting to t's dtype);
+ * returns t. Differentiable with respect to src (CopyBackwards). */
+static int nl_l_copy_(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1), *src = nl_lua_check(L, 2);
+  nl_lua_check_status(L, nl_ag_copy_(t, src));
+  lua_settop(L, 1);
+  return 1;
+}
+
 static int nl_l_zero_(lua_State *L) {
   nl_lua_check_status(L, nl_ag_fill_(nl_lua_check(L, 1), 0));
   lua_settop(L, 1);
@@ -245,6 +254,7 @@ static const nl_lua_reg nl_math_regs[] = {
     {"lerp", nl_l_lerp, NL_BOTH},
     {"fill_", nl_l_fill_, NL_METHOD},
     {"zero_", nl_l_zero_, NL_METHOD},
+    {"copy_", nl_l_copy_, NL_METHOD},
     {"equal", nl_l_equal, NL_BOTH},
     {"allclose", nl_l_allclose, NL_BOTH},
     {"isclose", nl_l_isclose, NL_BOTH},

@@ -14,6 +14,9 @@ torch.float, torch.double, torch.long, torch.int, torch.half = "float32", "float
 -- Printing in PyTorch's layout (lua/torch/print.lua): tostring(t), print(t), set_printoptions.
 require("torch.print").install(torch)
 
+-- Checkpoints (lua/torch/serialize.lua): torch.save(obj, path), torch.load(path, {map_location=}).
+require("torch.serialize").install(torch)
+
 -- torch._flat_values(t): the elements as one flat Lua list in row-major order (integers for
 -- integer dtypes, booleans for bool). A helper for the specs, not part of the API.
 function torch._flat_values(t) return t:reshape(-1):tolist() end
