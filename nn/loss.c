@@ -237,7 +237,8 @@ static inline double nn_pw(int k, double x, double t, double w, double pw, doubl
     return (t == 0 ? 0.0 : t * log(t)) - t * x;
   case NN_BCE: {
     double lx = log(x) > -100 ? log(x) : -100, l1x = log1p(-x) > -100 ? log1p(-x) : -100;
-    double den = (1 - x) * x > 1e-12 ? (1 - x) * x : 1e-12;
+    double eps = (double)1e-12f; /* PyTorch's EPSILON is a float */
+    double den = (1 - x) * x > eps ? (1 - x) * x : eps;
     *dl = w * (x - t) / den;
     return -w * (t * lx + (1 - t) * l1x);
   }
@@ -297,8 +298,9 @@ static nl_tensor *nn_pointwise(int kind, const nl_tensor *gout, const nl_tensor 
   if (kind == NN_BCE)
     for (int64_t i = 0; i < n; i++)
       if (!(xs[i] >= 0 && xs[i] <= 1)) {
+        double bad = xs[i];
         nl_tensor_free(wd), nl_tensor_free(pd), nl_tensor_free(xd), nl_tensor_free(td), nl_tensor_free(gd), nl_tensor_free(out);
-        return nl_fail("%s: all elements of input should be between 0 and 1, got %g", op, xs[i]);
+        return nl_fail("%s: all elements of input should be between 0 and 1, got %g", op, bad);
       }
   for (int64_t i = 0; i < n; i++) {
     double dl, l = nn_pw(kind, xs[i], ts[i], ws ? ws[i] : 1.0, ps ? ps[i] : 1.0, prm, &dl);

@@ -58,8 +58,9 @@ typedef struct nl_pool_params {
 int nl_max_pool2d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx);
 /* Scatters gy through idx into zeros of x's shape (also adaptive_max_pool2d's backward). */
 nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx);
-/* x (N, C, L) or (C, L); p uses index 1 only. Backward: nl_max_pool2d_backward. */
+/* x (N, C, L) or (C, L); p uses index 1 only; indices are positions in L. */
 int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx);
+nl_tensor *nl_max_pool1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx);
 nl_tensor *nl_avg_pool2d(const nl_tensor *x, const nl_pool_params *p);
 nl_tensor *nl_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_pool_params *p);
 /* Output (oh, ow); windows [floor(o*H/oh), ceil((o+1)*H/oh)). */

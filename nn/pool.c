@@ -101,19 +101,19 @@ int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl
   return nn_max_pool("max_pool1d", x, p, true, y, idx);
 }
 
-nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
-  const char *op = "max_pool2d_backward";
+/* pooled dims nd: 2 (planes of H x W) or 1 (rows of L) */
+static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
   if (nn_check_float(op, "input", x) || nn_check_same(op, "grad_output", gy, x) ||
       nn_check_long(op, "indices", idx))
     return NULL;
-  if (gy->ndim != x->ndim || idx->ndim != x->ndim || x->ndim < 2)
+  if (gy->ndim != x->ndim || idx->ndim != x->ndim || x->ndim < nd)
     return nl_fail("%s: grad_output %s, indices %s and input %s do not match", op, SHP(gy), SHP(idx), SHP(x));
   for (int i = 0; i < gy->ndim; i++)
-    if (gy->shape[i] != idx->shape[i] || (i < gy->ndim - 2 && gy->shape[i] != x->shape[i]))
+    if (gy->shape[i] != idx->shape[i] || (i < gy->ndim - nd && gy->shape[i] != x->shape[i]))
       return nl_fail("%s: grad_output %s, indices %s and input %s do not match", op, SHP(gy), SHP(idx), SHP(x));
   /* planes: dims before the last two of x (1-d pooling: the last one) */
-  int64_t HW = x->shape[x->ndim - 1] * x->shape[x->ndim - 2], P = 1;
-  for (int i = 0; i < x->ndim - 2; i++) P *= x->shape[i];
+  int64_t HW = x->shape[x->ndim - 1] * (nd == 2 ? x->shape[x->ndim - 2] : 1), P = 1;
+  for (int i = 0; i < x->ndim - nd; i++) P *= x->shape[i];
   int64_t OHW = nl_numel(gy) / (P > 0 ? P : 1);
   nl_tensor *gd = nn_f64(gy), *ic = nn_contig(idx), *gx = nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu());
   if (!gd || !ic || !gx) {
@@ -131,6 +131,13 @@ nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const
     }
   nl_tensor_free(gd), nl_tensor_free(ic);
   return nn_to(gx, x->dtype);
+}
+
+nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  return nn_max_pool_backward("max_pool2d_backward", 2, gy, x, idx);
+}
+nl_tensor *nl_max_pool1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  return nn_max_pool_backward("max_pool1d_backward", 1, gy, x, idx);
 }
 
 /* avg_pool2d forward (gy == NULL) or backward (gx += gy / divisor over each window). */

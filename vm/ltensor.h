@@ -69,6 +69,7 @@ void nl_lua_open_linalg(lua_State *L);     /* lt_linalg.c: matmul, mm, bmm, ... 
 void nl_lua_open_convert(lua_State *L);    /* lt_convert.c: to, float, item, tolist, ... */
 void nl_lua_open_util(lua_State *L);       /* lt_util.c: torch.time */
 void nl_lua_open_print(lua_State *L);      /* lt_print.c: printer helpers, CPU memory probes */
+void nl_lua_open_nn(lua_State *L);         /* lnn.c: torch._nn.* (nn kernels, forward and backward) */
 
 /* Indexing hooks used by the metatable (lt_index.c): t[k] and t[k] = v with non-string k. */
 int nl_lua_index_get(lua_State *L);   /* (t, k) -> value */
