@@ -1,0 +1,89 @@
+/* activation.c: fused activations not in tensor/ (gelu, silu, elu, leaky_relu, softplus,
+ * hardtanh, relu6), forward and backward gx = gy * f'(x), PyTorch's formulas (CPU). */
+#include <math.h>
+
+#include "nn_util.h"
+
+static inline double nn_act_f(nl_act a, double x, double p, double q) {
+  switch (a) {
+  case NL_ACT_GELU:
+    if (p != 0) return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * (1 + erf(x * 0.7071067811865476));
+  case NL_ACT_SILU: return x / (1 + exp(-x));
+  case NL_ACT_ELU: return x > 0 ? x : p * expm1(x);
+  case NL_ACT_LEAKY_RELU: return x > 0 ? x : p * x;
+  case NL_ACT_SOFTPLUS: return x * p > q ? x : log1p(exp(x * p)) / p;
+  case NL_ACT_HARDTANH: return x < p ? p : x > q ? q : x;
+  default: return x < 0 ? 0 : x > 6 ? 6 : x;
+  }
+}
+
+static inline double nn_act_d(nl_act a, double x, double p, double q) {
+  switch (a) {
+  case NL_ACT_GELU:
+    if (p != 0) {
+      double k = 0.7978845608028654, in = k * (x + 0.044715 * x * x * x), t = tanh(in);
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
+    }
+    return 0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x);
+  case NL_ACT_SILU: {
+    double s = 1 / (1 + exp(-x));
+    return s * (1 + x * (1 - s));
+  }
+  case NL_ACT_ELU: return x > 0 ? 1 : p * exp(x);
+  case NL_ACT_LEAKY_RELU: return x > 0 ? 1 : p;
+  case NL_ACT_SOFTPLUS: {
+    if (x * p > q) return 1;
+    double z = exp(x * p);
+    return z / (z + 1);
+  }
+  case NL_ACT_HARDTANH: return (x <= p || x >= q) ? 0 : 1;
+  default: return (x <= 0 || x >= 6) ? 0 : 1;
+  }
+}
+
+static const char *nn_act_name(nl_act a) {
+  static const char *n[] = {"gelu", "silu", "elu", "leaky_relu", "softplus", "hardtanh", "relu6"};
+  return (unsigned)a < 7 ? n[a] : "activation";
+}
+
+/* forward (gy NULL) or backward */
+static nl_tensor *nn_act(nl_act a, const nl_tensor *gy, const nl_tensor *x, double p, double q) {
+  char op[48];
+  snprintf(op, sizeof op, "%s%s", nn_act_name(a), gy ? "_backward" : "");
+  if ((unsigned)a > NL_ACT_RELU6) return nl_fail("activation: unknown activation %d", (int)a);
+  if (nn_check_float(op, "input", x)) return NULL;
+  if (gy) {
+    if (nn_check_same(op, "grad_output", gy, x)) return NULL;
+    int ok = gy->ndim == x->ndim;
+    for (int i = 0; ok && i < x->ndim; i++) ok = gy->shape[i] == x->shape[i];
+    if (!ok) return nl_fail("%s: grad_output %s does not match input %s", op, SHP(gy), SHP(x));
+  }
+  if (a == NL_ACT_HARDTANH && p > q) return nl_fail("%s: min_val %g cannot be greater than max_val %g", op, p, q);
+  if (a == NL_ACT_SOFTPLUS && p == 0) return nl_fail("%s: beta must be non-zero", op);
+  nl_tensor *xc = nn_contig(x), *gc = nn_contig(gy), *y = nl_empty(x->ndim, x->shape, x->dtype, nl_cpu());
+  if (!xc || (gy && !gc) || !y) {
+    nl_tensor_free(xc), nl_tensor_free(gc), nl_tensor_free(y);
+    return NULL;
+  }
+  int64_t n = nl_numel(x);
+  if (x->dtype == NL_FLOAT32) {
+    const float *xs = nl_data(xc), *g = gy ? nl_data(gc) : NULL;
+    float *o = nl_data(y);
+#pragma omp parallel for if (n > 32768)
+    for (int64_t i = 0; i < n; i++)
+      o[i] = g ? (float)(g[i] * nn_act_d(a, xs[i], p, q)) : (float)nn_act_f(a, xs[i], p, q);
+  } else {
+    const double *xs = nl_data(xc), *g = gy ? nl_data(gc) : NULL;
+    double *o = nl_data(y);
+#pragma omp parallel for if (n > 32768)
+    for (int64_t i = 0; i < n; i++) o[i] = g ? g[i] * nn_act_d(a, xs[i], p, q) : nn_act_f(a, xs[i], p, q);
+  }
+  nl_tensor_free(xc), nl_tensor_free(gc);
+  return y;
+}
+
+nl_tensor *nl_activation(nl_act a, const nl_tensor *x, double p, double q) { return nn_act(a, NULL, x, p, q); }
+nl_tensor *nl_activation_backward(nl_act a, const nl_tensor *gy, const nl_tensor *x, double p, double q) {
+  return nn_act(a, gy, x, p, q);
+}

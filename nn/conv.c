@@ -1,0 +1,316 @@
+/* conv.c: conv2d, conv1d and conv_transpose2d, forward and backward (CPU).
+ *
+ * Forward: per sample and group, im2col (K = Cg*kh*kw rows, Ho*Wo columns) then one GEMM
+ * y[n, g] (Og, Ho*Wo) = w[g] (Og, K) @ col. The batch is split over OpenMP threads with
+ * OpenBLAS single-threaded inside (set around the call, restored after). Backward: input
+ * gradient = w^T @ gy then col2im; weight gradient = gy @ col^T summed per thread.
+ * conv_transpose2d is conv2d's input gradient (and its backward is conv2d's forward and
+ * weight gradient with the roles of x and gy swapped). */
+#include <cblas.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_util.h"
+
+typedef struct nn_conv_geo {
+  int64_t N, C, H, W, O, kh, kw, Ho, Wo, G, Cg, Og;
+  int64_t sh, sw, ph, pw, dh, dw;
+  int par; /* split the batch over threads */
+} nn_conv_geo;
+
+#define T float
+#define S _f32
+#define GEMM cblas_sgemm
+#include "conv_tmpl.h"
+#undef T
+#undef S
+#undef GEMM
+#define T double
+#define S _f64
+#define GEMM cblas_dgemm
+#include "conv_tmpl.h"
+#undef T
+#undef S
+#undef GEMM
+
+void nl_conv_same_padding(int64_t k, int64_t dilation, int64_t *lo, int64_t *hi) {
+  int64_t total = dilation * (k - 1);
+  *lo = total / 2;
+  *hi = total - *lo;
+}
+
+/* OpenBLAS runs single-threaded while the batch loop is parallel; returns the old count. */
+static int nn_blas_serial(nn_conv_geo *g) {
+  int nt = nl_get_num_threads();
+  g->par = g->N > 1 && nt > 1;
+  if (g->par) openblas_set_num_threads(1);
+  return nt;
+}
+static void nn_blas_restore(const nn_conv_geo *g, int nt) {
+  if (g->par) openblas_set_num_threads(nt);
+}
+
+static int nn_check_params(const char *op, const nl_conv_params *p, bool transposed) {
+  for (int i = 0; i < 2; i++) {
+    if (p->stride[i] <= 0) return nl_failc("%s: stride must be positive, got %lld", op, (long long)p->stride[i]);
+    if (p->dilation[i] <= 0) return nl_failc("%s: dilation must be positive, got %lld", op, (long long)p->dilation[i]);
+    if (p->pad_lo[i] < 0 || p->pad_hi[i] < 0)
+      return nl_failc("%s: padding must be non-negative, got %lld", op,
+                      (long long)(p->pad_lo[i] < 0 ? p->pad_lo[i] : p->pad_hi[i]));
+    if (transposed && (p->output_padding[i] < 0 ||
+                       (p->output_padding[i] >= p->stride[i] && p->output_padding[i] >= p->dilation[i])))
+      return nl_failc("%s: output_padding must be smaller than either stride or dilation, got "
+                      "output_padding %lld, stride %lld, dilation %lld", op,
+                      (long long)p->output_padding[i], (long long)p->stride[i], (long long)p->dilation[i]);
+  }
+  if (p->groups <= 0) return nl_failc("%s: groups must be positive, got %lld", op, (long long)p->groups);
+  return 0;
+}
+
+/* Checks x (N, C, H, W), w, b of a conv2d (transposed: of a conv_transpose2d) and fills the
+ * conv2d geometry (for transposed: the conv2d whose input gradient it is). */
+static int nn_conv_geometry(const char *op, const nl_tensor *x, const nl_tensor *w,
+                            const nl_tensor *b, const nl_conv_params *p, bool transposed,
+                            bool one_d, nn_conv_geo *g) {
+  if (nn_check_float(op, "input", x) || nn_check_same(op, "weight", w, x)) return -1;
+  if (b && nn_check_same(op, "bias", b, x)) return -1;
+  if (nn_check_params(op, p, transposed)) return -1;
+  if (x->ndim != 4)
+    return nl_failc("%s: expected input with %s, got %s", op, one_d ? "3 dims (N, C, L)" : "4 dims (N, C, H, W)", SHP(x));
+  if (w->ndim != 4)
+    return nl_failc("%s: expected weight with %s, got %s", op,
+                    transposed ? (one_d ? "3 dims (C_in, C_out/groups, k)" : "4 dims (C_in, C_out/groups, kh, kw)")
+                               : (one_d ? "3 dims (C_out, C_in/groups, k)" : "4 dims (C_out, C_in/groups, kh, kw)"),
+                    SHP(w));
+  memset(g, 0, sizeof *g);
+  int64_t G = p->groups, C = x->shape[1];
+  g->G = G;
+  g->kh = w->shape[2], g->kw = w->shape[3];
+  g->sh = p->stride[0], g->sw = p->stride[1], g->ph = p->pad_lo[0], g->pw = p->pad_lo[1];
+  g->dh = p->dilation[0], g->dw = p->dilation[1];
+  int64_t ekh = g->dh * (g->kh - 1) + 1, ekw = g->dw * (g->kw - 1) + 1;
+  if (!transposed) {
+    int64_t O = w->shape[0];
+    if (O % G) return nl_failc("%s: weight %s has %lld output channels, not divisible by groups %lld", op, SHP(w), (long long)O, (long long)G);
+    if (C != w->shape[1] * G)
+      return nl_failc("%s: input has %lld channels but weight expects %lld (weight %s, groups %lld)", op,
+                      (long long)C, (long long)(w->shape[1] * G), SHP(w), (long long)G);
+    if (b && (b->ndim != 1 || b->shape[0] != O))
+      return nl_failc("%s: expected bias of shape [%lld], got %s", op, (long long)O, SHP(b));
+    int64_t Hp = x->shape[2] + p->pad_lo[0] + p->pad_hi[0], Wp = x->shape[3] + p->pad_lo[1] + p->pad_hi[1];
+    if (Hp < ekh || Wp < ekw) {
+      if (one_d)
+        return nl_failc("%s: kernel size (dilated) %lld is larger than the padded input length %lld (input %s)",
+                        op, (long long)ekw, (long long)Wp, SHP(x));
+      return nl_failc("%s: kernel size (dilated) %lldx%lld is larger than the padded input %lldx%lld (input %s)",
+                      op, (long long)ekh, (long long)ekw, (long long)Hp, (long long)Wp, SHP(x));
+    }
+    g->N = x->shape[0], g->C = C, g->H = x->shape[2], g->W = x->shape[3], g->O = O;
+    g->Ho = (Hp - ekh) / g->sh + 1, g->Wo = (Wp - ekw) / g->sw + 1;
+  } else {
+    int64_t Cin = w->shape[0];
+    if (Cin % G) return nl_failc("%s: weight %s has %lld input channels, not divisible by groups %lld", op, SHP(w), (long long)Cin, (long long)G);
+    if (C != Cin)
+      return nl_failc("%s: input has %lld channels but weight expects %lld (weight %s, groups %lld)", op,
+                      (long long)C, (long long)Cin, SHP(w), (long long)G);
+    int64_t Cout = w->shape[1] * G;
+    if (b && (b->ndim != 1 || b->shape[0] != Cout))
+      return nl_failc("%s: expected bias of shape [%lld], got %s", op, (long long)Cout, SHP(b));
+    int64_t Ht = (x->shape[2] - 1) * g->sh - p->pad_lo[0] - p->pad_hi[0] + ekh + p->output_padding[0];
+    int64_t Wt = (x->shape[3] - 1) * g->sw - p->pad_lo[1] - p->pad_hi[1] + ekw + p->output_padding[1];
+    if (Ht <= 0 || Wt <= 0)
+      return nl_failc("%s: output size %lldx%lld is too small (input %s, weight %s)", op,
+                      (long long)Ht, (long long)Wt, SHP(x), SHP(w));
+    /* the conv2d whose input gradient this is: input (N, Cout, Ht, Wt), output = x */
+    g->N = x->shape[0], g->C = Cout, g->H = Ht, g->W = Wt, g->O = Cin;
+    g->Ho = x->shape[2], g->Wo = x->shape[3];
+  }
+  g->Cg = g->C / G, g->Og = g->O / G;
+  return 0;
+}
+
+static int nn_check_gy(const char *op, const nl_tensor *gy, const nl_tensor *x, int64_t N,
+                       int64_t C, int64_t H, int64_t W) {
+  if (nn_check_same(op, "grad_output", gy, x)) return -1;
+  if (gy->ndim != 4 || gy->shape[0] != N || gy->shape[1] != C || gy->shape[2] != H || gy->shape[3] != W)
+    return nl_failc("%s: expected grad_output of shape [%lld, %lld, %lld, %lld], got %s", op,
+                    (long long)N, (long long)C, (long long)H, (long long)W, SHP(gy));
+  return 0;
+}
+
+#define DISPATCH(dt, fn, ...)                    \
+  do {                                           \
+    if ((dt) == NL_FLOAT32) fn##_f32(__VA_ARGS__); \
+    else fn##_f64(__VA_ARGS__);                  \
+  } while (0)
+
+static nl_tensor *nn_conv2d(const char *op, bool one_d, const nl_tensor *x, const nl_tensor *w,
+                            const nl_tensor *b, const nl_conv_params *p) {
+  nn_conv_geo g;
+  if (nn_conv_geometry(op, x, w, b, p, false, one_d, &g)) return NULL;
+  int64_t shape[4] = {g.N, g.O, g.Ho, g.Wo};
+  nl_tensor *xc = nn_contig(x), *wc = nn_contig(w), *bc = nn_contig(b);
+  nl_tensor *y = nl_empty(4, shape, x->dtype, nl_cpu());
+  if (xc && wc && (bc || !b) && y) {
+    int nt = nn_blas_serial(&g);
+    DISPATCH(x->dtype, conv_fwd, nl_data(xc), nl_data(wc), b ? nl_data(bc) : NULL, nl_data(y), &g);
+    nn_blas_restore(&g, nt);
+  } else {
+    nl_tensor_free(y);
+    y = NULL;
+  }
+  nl_tensor_free(xc), nl_tensor_free(wc), nl_tensor_free(bc);
+  return y;
+}
+
+nl_tensor *nl_conv2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
+                     const nl_conv_params *p) {
+  return nn_conv2d("conv2d", false, x, w, b, p);
+}
+
+static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tensor *x,
+                              const nl_tensor *w, const nl_conv_params *p, nl_tensor **gx,
+                              nl_tensor **gw, nl_tensor **gb) {
+  nn_conv_geo g;
+  if (nn_conv_geometry(op, x, w, NULL, p, false, false, &g)) return -1;
+  if (nn_check_gy(op, gy, x, g.N, g.O, g.Ho, g.Wo)) return -1;
+  nl_tensor *gyc = nn_contig(gy), *xc = nn_contig(x), *wc = nn_contig(w);
+  nl_tensor *rx = gx ? nl_zeros(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
+  nl_tensor *rw = gw ? nl_empty(w->ndim, w->shape, w->dtype, nl_cpu()) : NULL;
+  int64_t bs = g.O;
+  nl_tensor *rb = gb ? nl_empty(1, &bs, x->dtype, nl_cpu()) : NULL;
+  if (!gyc || !xc || !wc || (gx && !rx) || (gw && !rw) || (gb && !rb)) {
+    nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
+    nl_tensor_free(rx), nl_tensor_free(rw), nl_tensor_free(rb);
+    return -1;
+  }
+  int nt = nn_blas_serial(&g);
+  if (rx) DISPATCH(x->dtype, conv_bwd_input, nl_data(gyc), nl_data(wc), nl_data(rx), &g);
+  if (rw) DISPATCH(x->dtype, conv_bwd_weight, nl_data(gyc), nl_data(xc), nl_data(rw), &g);
+  nn_blas_restore(&g, nt);
+  if (rb) DISPATCH(x->dtype, conv_bwd_bias, nl_data(gyc), nl_data(rb), g.N, g.O, g.Ho * g.Wo);
+  nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
+  if (gx) *gx = rx;
+  if (gw) *gw = rw;
+  if (gb) *gb = rb;
+  return 0;
+}
+
+int nl_conv2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+                       const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  return nn_conv2d_backward("conv2d_backward", gy, x, w, p, gx, gw, gb);
+}
+
+/* ---- conv1d: conv2d over (N, C, 1, L) views ------------------------------------------------ */
+static nl_tensor *nn_as4d(const nl_tensor *t) {
+  int64_t shape[4] = {t->shape[0], t->shape[1], 1, t->shape[2]};
+  int64_t stride[4] = {t->stride[0], t->stride[1], 0, t->stride[2]};
+  return nl_view_of(t, 4, shape, stride, t->offset);
+}
+static nl_tensor *nn_as3d(nl_tensor *t) { /* consumes t (N, C, 1, L) */
+  if (!t) return NULL;
+  int64_t shape[3] = {t->shape[0], t->shape[1], t->shape[3]};
+  nl_tensor *r = nl_reshape(t, 3, shape);
+  nl_tensor_free(t);
+  return r;
+}
+static nl_conv_params nn_params1d(const nl_conv_params *p) {
+  nl_conv_params q = *p;
+  q.stride[0] = q.dilation[0] = 1;
+  q.pad_lo[0] = q.pad_hi[0] = q.output_padding[0] = 0;
+  return q;
+}
+static int nn_check1d(const char *op, const nl_tensor *x, const nl_tensor *w) {
+  if (x->ndim != 3) return nl_failc("%s: expected input with 3 dims (N, C, L), got %s", op, SHP(x));
+  if (w->ndim != 3) return nl_failc("%s: expected weight with 3 dims, got %s", op, SHP(w));
+  return 0;
+}
+
+nl_tensor *nl_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
+                     const nl_conv_params *p) {
+  if (nn_check1d("conv1d", x, w)) return NULL;
+  nl_conv_params q = nn_params1d(p);
+  nl_tensor *x4 = nn_as4d(x), *w4 = nn_as4d(w);
+  nl_tensor *y = (x4 && w4) ? nn_conv2d("conv1d", true, x4, w4, b, &q) : NULL;
+  nl_tensor_free(x4), nl_tensor_free(w4);
+  return nn_as3d(y);
+}
+
+int nl_conv1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+                       const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  if (nn_check1d("conv1d_backward", x, w)) return -1;
+  if (gy->ndim != 3) return nl_failc("conv1d_backward: expected grad_output with 3 dims, got %s", SHP(gy));
+  nl_conv_params q = nn_params1d(p);
+  nl_tensor *x4 = nn_as4d(x), *w4 = nn_as4d(w), *g4 = nn_as4d(gy), *rx = NULL, *rw = NULL;
+  int st = (x4 && w4 && g4) ? nn_conv2d_backward("conv1d_backward", g4, x4, w4, &q, gx ? &rx : NULL,
+                                                 gw ? &rw : NULL, gb) : -1;
+  nl_tensor_free(x4), nl_tensor_free(w4), nl_tensor_free(g4);
+  if (st) return -1;
+  if (gx) *gx = nn_as3d(rx);
+  if (gw) *gw = nn_as3d(rw);
+  return 0;
+}
+
+/* ---- conv_transpose2d ---------------------------------------------------------------------- */
+nl_tensor *nl_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
+                               const nl_conv_params *p) {
+  nn_conv_geo g;
+  if (nn_conv_geometry("conv_transpose2d", x, w, b, p, true, false, &g)) return NULL;
+  int64_t shape[4] = {g.N, g.C, g.H, g.W};
+  nl_tensor *xc = nn_contig(x), *wc = nn_contig(w), *bc = nn_contig(b);
+  nl_tensor *y = nl_zeros(4, shape, x->dtype, nl_cpu());
+  if (xc && wc && (bc || !b) && y) {
+    int nt = nn_blas_serial(&g);
+    DISPATCH(x->dtype, conv_bwd_input, nl_data(xc), nl_data(wc), nl_data(y), &g);
+    nn_blas_restore(&g, nt);
+    if (b) {
+      int64_t HW = g.H * g.W;
+      for (int64_t n = 0; n < g.N; n++)
+        for (int64_t c = 0; c < g.C; c++) {
+          if (x->dtype == NL_FLOAT32) {
+            float *yc = (float *)nl_data(y) + (n * g.C + c) * HW, bv = ((float *)nl_data(bc))[c];
+            for (int64_t i = 0; i < HW; i++) yc[i] += bv;
+          } else {
+            double *yc = (double *)nl_data(y) + (n * g.C + c) * HW, bv = ((double *)nl_data(bc))[c];
+            for (int64_t i = 0; i < HW; i++) yc[i] += bv;
+          }
+        }
+    }
+  } else {
+    nl_tensor_free(y);
+    y = NULL;
+  }
+  nl_tensor_free(xc), nl_tensor_free(wc), nl_tensor_free(bc);
+  return y;
+}
+
+int nl_conv_transpose2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+                                 const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw,
+                                 nl_tensor **gb) {
+  const char *op = "conv_transpose2d_backward";
+  nn_conv_geo g;
+  if (nn_conv_geometry(op, x, w, NULL, p, true, false, &g)) return -1;
+  if (nn_check_gy(op, gy, x, g.N, g.C, g.H, g.W)) return -1;
+  nl_tensor *gyc = nn_contig(gy), *xc = nn_contig(x), *wc = nn_contig(w);
+  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
+  nl_tensor *rw = gw ? nl_empty(w->ndim, w->shape, w->dtype, nl_cpu()) : NULL;
+  int64_t bs = g.C;
+  nl_tensor *rb = gb ? nl_empty(1, &bs, x->dtype, nl_cpu()) : NULL;
+  if (!gyc || !xc || !wc || (gx && !rx) || (gw && !rw) || (gb && !rb)) {
+    nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
+    nl_tensor_free(rx), nl_tensor_free(rw), nl_tensor_free(rb);
+    return -1;
+  }
+  int nt = nn_blas_serial(&g);
+  /* gx = conv2d(gy, w); gw = conv2d weight gradient with input gy and grad_output x */
+  if (rx) DISPATCH(x->dtype, conv_fwd, nl_data(gyc), nl_data(wc), NULL, nl_data(rx), &g);
+  if (rw) DISPATCH(x->dtype, conv_bwd_weight, nl_data(xc), nl_data(gyc), nl_data(rw), &g);
+  nn_blas_restore(&g, nt);
+  if (rb) DISPATCH(x->dtype, conv_bwd_bias, nl_data(gyc), nl_data(rb), g.N, g.C, g.H * g.W);
+  nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
+  if (gx) *gx = rx;
+  if (gw) *gw = rw;
+  if (gb) *gb = rb;
+  return 0;
+}

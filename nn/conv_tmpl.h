@@ -1,0 +1,141 @@
+/* conv_tmpl.h: the conv kernels for one element type, included by conv.c twice with
+ *   T (float/double), S (suffix), GEMM (cblas_sgemm/cblas_dgemm).
+ * All tensors are contiguous. Geometry in nn_conv_geo (conv.c): x (N, C, H, W),
+ * w (O, Cg, kh, kw), y (N, O, Ho, Wo); K = Cg*kh*kw rows of the column matrix. */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+/* col (K, Ho*Wo) <- the receptive fields of x (Cg, H, W); zeros where padding. */
+static void CAT(im2col, S)(const T *x, T *col, const nn_conv_geo *g) {
+  int64_t HW = g->Ho * g->Wo;
+  for (int64_t c = 0; c < g->Cg; c++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        T *row = col + ((c * g->kh + ki) * g->kw + kj) * HW;
+        const T *xc = x + c * g->H * g->W;
+        for (int64_t oh = 0; oh < g->Ho; oh++) {
+          int64_t ih = oh * g->sh - g->ph + ki * g->dh;
+          T *r = row + oh * g->Wo;
+          if (ih < 0 || ih >= g->H) {
+            for (int64_t ow = 0; ow < g->Wo; ow++) r[ow] = 0;
+            continue;
+          }
+          const T *xr = xc + ih * g->W;
+          int64_t iw = -g->pw + kj * g->dw;
+          for (int64_t ow = 0; ow < g->Wo; ow++, iw += g->sw)
+            r[ow] = (iw >= 0 && iw < g->W) ? xr[iw] : 0;
+        }
+      }
+}
+
+/* x (Cg, H, W) += the columns of col (K, Ho*Wo) (the adjoint of im2col). */
+static void CAT(col2im, S)(const T *col, T *x, const nn_conv_geo *g) {
+  int64_t HW = g->Ho * g->Wo;
+  for (int64_t c = 0; c < g->Cg; c++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        const T *row = col + ((c * g->kh + ki) * g->kw + kj) * HW;
+        T *xc = x + c * g->H * g->W;
+        for (int64_t oh = 0; oh < g->Ho; oh++) {
+          int64_t ih = oh * g->sh - g->ph + ki * g->dh;
+          if (ih < 0 || ih >= g->H) continue;
+          const T *r = row + oh * g->Wo;
+          T *xr = xc + ih * g->W;
+          int64_t iw = -g->pw + kj * g->dw;
+          for (int64_t ow = 0; ow < g->Wo; ow++, iw += g->sw)
+            if (iw >= 0 && iw < g->W) xr[iw] += r[ow];
+        }
+      }
+}
+
+/* y = conv(x, w) + b. Parallel over the batch (BLAS single-threaded inside, see conv.c). */
+static void CAT(conv_fwd, S)(const T *x, const T *w, const T *b, T *y, const nn_conv_geo *g) {
+  int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo;
+#pragma omp parallel if (g->N > 1 && g->par)
+  {
+    T *col = malloc(sizeof(T) * (size_t)(K * HW > 0 ? K * HW : 1));
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g->N; n++) {
+      for (int64_t gi = 0; gi < g->G; gi++) {
+        const T *xg = x + (n * g->C + gi * g->Cg) * g->H * g->W;
+        T *yg = y + (n * g->O + gi * g->Og) * HW;
+        CAT(im2col, S)(xg, col, g);
+        if (g->Og > 0 && HW > 0)
+          GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->Og, (int)HW, (int)K, 1,
+               w + gi * g->Og * K, (int)(K > 0 ? K : 1), col, (int)HW, 0, yg, (int)HW);
+        if (K == 0)
+          for (int64_t i = 0; i < g->Og * HW; i++) yg[i] = 0;
+      }
+      if (b)
+        for (int64_t o = 0; o < g->O; o++) {
+          T *yo = y + (n * g->O + o) * HW;
+          for (int64_t i = 0; i < HW; i++) yo[i] += b[o];
+        }
+    }
+    free(col);
+  }
+}
+
+/* gx (zeroed by the caller) += conv's input gradient of gy; also conv_transpose2d's forward. */
+static void CAT(conv_bwd_input, S)(const T *gy, const T *w, T *gx, const nn_conv_geo *g) {
+  int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo;
+#pragma omp parallel if (g->N > 1 && g->par)
+  {
+    T *col = malloc(sizeof(T) * (size_t)(K * HW > 0 ? K * HW : 1));
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g->N; n++)
+      for (int64_t gi = 0; gi < g->G; gi++) {
+        if (K == 0 || HW == 0) continue;
+        const T *gyg = gy + (n * g->O + gi * g->Og) * HW;
+        if (g->Og > 0)
+          GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)HW, (int)g->Og, 1,
+               w + gi * g->Og * K, (int)K, gyg, (int)HW, 0, col, (int)HW);
+        else
+          for (int64_t i = 0; i < K * HW; i++) col[i] = 0;
+        CAT(col2im, S)(col, gx + (n * g->C + gi * g->Cg) * g->H * g->W, g);
+      }
+    free(col);
+  }
+}
+
+/* gw (O, K) = sum over n of gy[n] (Og, HW) @ col[n]^T; per-thread partial sums. */
+static void CAT(conv_bwd_weight, S)(const T *gy, const T *x, T *gw, const nn_conv_geo *g) {
+  int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo, WS = g->O * K;
+  int nt = (g->N > 1 && g->par) ? omp_get_max_threads() : 1;
+  T *part = calloc((size_t)(nt * WS > 0 ? nt * WS : 1), sizeof(T));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    T *col = malloc(sizeof(T) * (size_t)(K * HW > 0 ? K * HW : 1));
+    T *acc = part + omp_get_thread_num() * WS;
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g->N; n++)
+      for (int64_t gi = 0; gi < g->G; gi++) {
+        if (K == 0 || HW == 0 || g->Og == 0) continue;
+        CAT(im2col, S)(x + (n * g->C + gi * g->Cg) * g->H * g->W, col, g);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->Og, (int)K, (int)HW, 1,
+             gy + (n * g->O + gi * g->Og) * HW, (int)HW, col, (int)HW, 1, acc + gi * g->Og * K,
+             (int)K);
+      }
+    free(col);
+  }
+  for (int64_t i = 0; i < WS; i++) {
+    T s = 0;
+    for (int t = 0; t < nt; t++) s += part[t * WS + i];
+    gw[i] = s;
+  }
+  free(part);
+}
+
+/* gb[o] = sum of gy[:, o]. */
+static void CAT(conv_bwd_bias, S)(const T *gy, T *gb, int64_t N, int64_t O, int64_t HW) {
+  for (int64_t o = 0; o < O; o++) {
+    double s = 0;
+    for (int64_t n = 0; n < N; n++) {
+      const T *p = gy + (n * O + o) * HW;
+      for (int64_t i = 0; i < HW; i++) s += p[i];
+    }
+    gb[o] = (T)s;
+  }
+}
+#undef CAT
+#undef CAT_

@@ -1,0 +1,181 @@
+/* embedding.c: embedding (row lookup) and its backward (row accumulation, padding_idx row kept
+ * zero), one_hot, and pad (constant / reflect / replicate over any trailing dims). */
+#include <string.h>
+
+#include "nn_util.h"
+
+nl_tensor *nl_embedding(const nl_tensor *weight, const nl_tensor *idx) {
+  const char *op = "embedding";
+  if (nn_check_float(op, "weight", weight) || nn_check_long(op, "indices", idx)) return NULL;
+  if (weight->ndim != 2) return nl_fail("%s: expected weight with 2 dims (num_embeddings, embedding_dim), got %s", op, SHP(weight));
+  if (idx->ndim + 1 > NL_MAXDIM) return nl_fail("%s: indices %s have too many dims", op, SHP(idx));
+  int64_t V = weight->shape[0], Dm = weight->shape[1], n = nl_numel(idx);
+  nl_tensor *ic = nn_contig(idx);
+  if (!ic) return NULL;
+  const int64_t *ix = L64(ic);
+  for (int64_t i = 0; i < n; i++)
+    if (ix[i] < 0 || ix[i] >= V) {
+      nl_tensor_free(ic);
+      return nl_fail("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, (long long)ix[i] + 1,
+                     (long long)V, (long long)V);
+    }
+  int64_t shape[NL_MAXDIM];
+  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+  shape[idx->ndim] = Dm;
+  nl_tensor *wc = nn_contig(weight), *y = nl_empty(idx->ndim + 1, shape, weight->dtype, nl_cpu());
+  if (wc && y) {
+    size_t es = nl_dtype_size(weight->dtype), row = es * (size_t)Dm;
+    for (int64_t i = 0; i < n; i++) memcpy((char *)nl_data(y) + (size_t)i * row, (char *)nl_data(wc) + (size_t)ix[i] * row, row);
+  } else {
+    nl_tensor_free(y);
+    y = NULL;
+  }
+  nl_tensor_free(ic), nl_tensor_free(wc);
+  return y;
+}
+
+nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int64_t V, int64_t padding_idx) {
+  const char *op = "embedding_backward";
+  if (nn_check_float(op, "grad_output", gy) || nn_check_long(op, "indices", idx)) return NULL;
+  int ok = gy->ndim == idx->ndim + 1;
+  for (int i = 0; ok && i < idx->ndim; i++) ok = gy->shape[i] == idx->shape[i];
+  if (!ok) return nl_fail("%s: grad_output %s does not match indices %s", op, SHP(gy), SHP(idx));
+  if (V < 0) return nl_fail("%s: num_weights must be non-negative, got %lld", op, (long long)V);
+  if (padding_idx >= V) return nl_fail("%s: padding_idx %lld is out of range for %lld rows", op, (long long)padding_idx + 1, (long long)V);
+  int64_t Dm = gy->shape[gy->ndim - 1], n = nl_numel(idx), ws[2] = {V, Dm};
+  nl_tensor *ic = nn_contig(idx);
+  if (!ic) return NULL;
+  const int64_t *ix = L64(ic);
+  for (int64_t i = 0; i < n; i++)
+    if (ix[i] < 0 || ix[i] >= V) {
+      nl_tensor_free(ic);
+      return nl_fail("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, (long long)ix[i] + 1, (long long)V, (long long)V);
+    }
+  nl_tensor *gd = nn_f64(gy), *gw = nl_zeros(2, ws, NL_FLOAT64, nl_cpu());
+  if (gd && gw) {
+    const double *g = D(gd);
+    double *o = D(gw);
+    for (int64_t i = 0; i < n; i++) {
+      if (ix[i] == padding_idx) continue;
+      for (int64_t j = 0; j < Dm; j++) o[ix[i] * Dm + j] += g[i * Dm + j];
+    }
+  } else {
+    nl_tensor_free(gw);
+    gw = NULL;
+  }
+  nl_tensor_free(ic), nl_tensor_free(gd);
+  return nn_to(gw, gy->dtype);
+}
+
+nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) {
+  const char *op = "one_hot";
+  if (nn_check_long(op, "indices", idx)) return NULL;
+  if (idx->ndim + 1 > NL_MAXDIM) return nl_fail("%s: indices %s have too many dims", op, SHP(idx));
+  int64_t n = nl_numel(idx);
+  if (C < 0 && n == 0) return nl_fail("%s: cannot infer the number of classes from an empty tensor", op);
+  nl_tensor *ic = nn_contig(idx);
+  if (!ic) return NULL;
+  const int64_t *ix = L64(ic);
+  int64_t mx = -1;
+  for (int64_t i = 0; i < n; i++) {
+    if (ix[i] < 0) {
+      nl_tensor_free(ic);
+      return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, (long long)ix[i] + 1);
+    }
+    mx = ix[i] > mx ? ix[i] : mx;
+  }
+  if (C < 0) C = mx + 1;
+  if (mx >= C) {
+    nl_tensor_free(ic);
+    return nl_fail("%s: class value %lld is out of range for %lld classes (expected 1..%lld)", op, (long long)mx + 1, (long long)C, (long long)C);
+  }
+  int64_t shape[NL_MAXDIM];
+  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+  shape[idx->ndim] = C;
+  nl_tensor *y = nl_zeros(idx->ndim + 1, shape, NL_INT64, nl_cpu());
+  if (y)
+    for (int64_t i = 0; i < n; i++) L64(y)[i * C + ix[i]] = 1;
+  nl_tensor_free(ic);
+  return y;
+}
+
+/* ---- pad ---------------------------------------------------------------------------------- */
+static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int64_t *pads, int mode, int64_t *oshape) {
+  if (nl_device_of(x).type != NL_CPU) return nl_failc("%s: expected a CPU tensor", op);
+  if (npad % 2 || npad / 2 > x->ndim)
+    return nl_failc("%s: padding length %d must be even and at most 2 * dims of input %s", op, npad, SHP(x));
+  if (mode < NL_PAD_CONSTANT || mode > NL_PAD_REPLICATE) return nl_failc("%s: unknown mode %d", op, mode);
+  for (int i = 0; i < x->ndim; i++) oshape[i] = x->shape[i];
+  for (int k = 0; k < npad / 2; k++) {
+    int d = x->ndim - 1 - k;
+    int64_t lo = pads[2 * k], hi = pads[2 * k + 1], n = x->shape[d];
+    if (mode != NL_PAD_CONSTANT) {
+      if (lo < 0 || hi < 0) return nl_failc("%s: negative padding is only supported in constant mode", op);
+      if (mode == NL_PAD_REFLECT && (lo >= n || hi >= n))
+        return nl_failc("%s: padding (%lld, %lld) should be less than the size %lld of dim %d of input %s (reflect)", op,
+                        (long long)lo, (long long)hi, (long long)n, d + 1, SHP(x));
+      if (mode == NL_PAD_REPLICATE && n == 0 && lo + hi > 0)
+        return nl_failc("%s: cannot replicate-pad the empty dim %d of input %s", op, d + 1, SHP(x));
+    }
+    oshape[d] = n + lo + hi;
+    if (oshape[d] < 0)
+      return nl_failc("%s: padding (%lld, %lld) makes dim %d of input %s negative", op, (long long)lo, (long long)hi, d + 1, SHP(x));
+  }
+  return 0;
+}
+
+/* For output flat index o: the input flat index, or -1 (constant fill). */
+static int64_t nn_pad_src(int64_t o, int nd, const int64_t *ish, const int64_t *osh, const int64_t *lo, int mode) {
+  int64_t src = 0, mul = 1;
+  for (int d = nd - 1; d >= 0; d--) {
+    int64_t oi = o % osh[d], i = oi - lo[d], n = ish[d];
+    o /= osh[d];
+    if (i < 0 || i >= n) {
+      if (mode == NL_PAD_CONSTANT) return -1;
+      if (mode == NL_PAD_REFLECT) i = i < 0 ? -i : 2 * (n - 1) - i;
+      else i = i < 0 ? 0 : n - 1;
+    }
+    src += i * mul;
+    mul *= n;
+  }
+  return src;
+}
+
+static nl_tensor *nn_pad(const char *op, const nl_tensor *x, const nl_tensor *gy, int npad, const int64_t *pads,
+                         int mode, double value) {
+  int64_t osh[NL_MAXDIM], lo[NL_MAXDIM] = {0};
+  if (nn_pad_check(op, x, npad, pads, mode, osh)) return NULL;
+  for (int k = 0; k < npad / 2; k++) lo[x->ndim - 1 - k] = pads[2 * k];
+  if (gy) {
+    int ok = gy->ndim == x->ndim && nl_dtype_is_float(gy->dtype) && nl_device_of(gy).type == NL_CPU;
+    for (int i = 0; ok && i < x->ndim; i++) ok = gy->shape[i] == osh[i];
+    if (!ok) return nl_fail("%s: expected a float grad_output of shape %s, got %s", op, nl_shape_str(x->ndim, osh, (char[160]){0}, 160), SHP(gy));
+  }
+  nl_tensor *in = nn_f64(gy ? gy : x);
+  nl_tensor *out = gy ? nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : nl_empty(x->ndim, osh, NL_FLOAT64, nl_cpu());
+  if (!in || !out) {
+    nl_tensor_free(in), nl_tensor_free(out);
+    return NULL;
+  }
+  int64_t n = 1;
+  for (int i = 0; i < x->ndim; i++) n *= osh[i];
+  const double *s = D(in);
+  double *o = D(out);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t k = nn_pad_src(i, x->ndim, x->shape, osh, lo, mode);
+    if (gy) {
+      if (k >= 0) o[k] += s[i];
+    } else {
+      o[i] = k >= 0 ? s[k] : value;
+    }
+  }
+  nl_tensor_free(in);
+  return nn_to(out, gy ? gy->dtype : x->dtype);
+}
+
+nl_tensor *nl_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode, double value) {
+  return nn_pad("pad", x, NULL, npad, pads, mode, value);
+}
+nl_tensor *nl_pad_backward(const nl_tensor *gy, const nl_tensor *x, int npad, const int64_t *pads, int mode) {
+  return nn_pad("pad_backward", x, gy, npad, pads, mode, 0);
+}

@@ -1,0 +1,70 @@
+/* nn_util.h: helpers shared by the nn kernels (internal to nn/). */
+#ifndef NL_NN_UTIL_H
+#define NL_NN_UTIL_H
+#include <stdio.h>
+
+#include "../tensor/nl_ops.h"
+#include "nl_nn.h"
+
+/* Shape string of t in a compound literal buffer: SHP(t) -> "[2, 3]". */
+#define SHP(t) nl_shape_str((t)->ndim, (t)->shape, (char[160]){0}, 160)
+
+/* 0 when t is a CPU float32/float64 tensor, else -1 with "op: what must be ..." set. */
+static inline int nn_check_float(const char *op, const char *what, const nl_tensor *t) {
+  if (nl_device_of(t).type != NL_CPU)
+    return nl_failc("%s: %s must be a CPU tensor (CUDA kernels are not written yet)", op, what);
+  if (t->dtype != NL_FLOAT32 && t->dtype != NL_FLOAT64)
+    return nl_failc("%s: expected %s to be float32 or float64, got %s", op, what,
+                    nl_dtype_name(t->dtype));
+  return 0;
+}
+
+/* Same dtype as the reference tensor ref. */
+static inline int nn_check_same(const char *op, const char *what, const nl_tensor *t,
+                                const nl_tensor *ref) {
+  if (nn_check_float(op, what, t)) return -1;
+  if (t->dtype != ref->dtype)
+    return nl_failc("%s: expected %s to have dtype %s (as input), got %s", op, what,
+                    nl_dtype_name(ref->dtype), nl_dtype_name(t->dtype));
+  return 0;
+}
+
+/* 0 when t is an int64 CPU tensor. */
+static inline int nn_check_long(const char *op, const char *what, const nl_tensor *t) {
+  if (nl_device_of(t).type != NL_CPU || t->dtype != NL_INT64)
+    return nl_failc("%s: expected %s to be an int64 CPU tensor, got %s", op, what,
+                    nl_dtype_name(t->dtype));
+  return 0;
+}
+
+/* A contiguous float64 copy of t (t itself, +1 ref, when already one); NULL passes through. */
+static inline nl_tensor *nn_f64(const nl_tensor *t) {
+  if (!t) return NULL;
+  nl_tensor *d = nl_to_dtype((nl_tensor *)t, NL_FLOAT64);
+  if (!d) return NULL;
+  nl_tensor *c = nl_contiguous(d);
+  nl_tensor_free(d);
+  return c;
+}
+
+/* A contiguous copy of t in its own dtype (+1 ref when already contiguous). */
+static inline nl_tensor *nn_contig(const nl_tensor *t) {
+  return t ? nl_contiguous((nl_tensor *)t) : NULL;
+}
+
+/* Converts a float64 result d to dtype dt, consuming d. */
+static inline nl_tensor *nn_to(nl_tensor *d, nl_dtype dt) {
+  if (!d) return NULL;
+  nl_tensor *r = nl_to_dtype(d, dt);
+  nl_tensor_free(d);
+  return r;
+}
+
+static inline double *D(const nl_tensor *t) { return t ? (double *)nl_data(t) : NULL; }
+static inline int64_t *L64(const nl_tensor *t) { return (int64_t *)nl_data(t); }
+
+/* Stores r in *out when out is non-NULL, else frees it. */
+static inline void nn_out(nl_tensor **out, nl_tensor *r) {
+  if (out) *out = r; else nl_tensor_free(r);
+}
+#endif

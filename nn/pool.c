@@ -1,0 +1,298 @@
+/* pool.c: max_pool2d/1d (values + argmax indices), avg_pool2d, adaptive_avg_pool2d and
+ * adaptive_max_pool2d, forward and backward (CPU). Inputs (N, C, H, W) or (C, H, W) are
+ * handled as P = N*C planes of H x W; the arithmetic is done in float64 (exact for max,
+ * a rounding better than float32 for averages) and cast back to the input's dtype.
+ * Indices are flat positions h*W + w inside each plane, as PyTorch's. */
+#include <math.h>
+
+#include "nn_util.h"
+
+/* PyTorch's pooling_output_shape. */
+static int64_t nn_pool_out(int64_t in, int64_t k, int64_t pad, int64_t s, int64_t d, bool ceil_mode) {
+  int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+  if (ceil_mode && (out - 1) * s >= in + pad) out--;
+  return out;
+}
+
+/* Checks x and p; fills the plane count and output size. avg: no dilation. */
+static int nn_pool_check(const char *op, const nl_tensor *x, const nl_pool_params *p, bool one_d,
+                         int64_t *P, int64_t *oh, int64_t *ow) {
+  if (nn_check_float(op, "input", x)) return -1;
+  int nd = one_d ? 1 : 2;
+  if (x->ndim != nd + 1 && x->ndim != nd + 2)
+    return nl_failc("%s: expected input with %s, got %s", op,
+                    one_d ? "2 or 3 dims ((N,) C, L)" : "3 or 4 dims ((N,) C, H, W)", SHP(x));
+  for (int i = 2 - nd; i < 2; i++) {
+    if (p->kernel[i] <= 0) return nl_failc("%s: kernel_size must be positive, got %lld", op, (long long)p->kernel[i]);
+    if (p->stride[i] <= 0) return nl_failc("%s: stride must be positive, got %lld", op, (long long)p->stride[i]);
+    if (p->dilation[i] <= 0) return nl_failc("%s: dilation must be positive, got %lld", op, (long long)p->dilation[i]);
+    if (p->padding[i] < 0 || p->padding[i] > p->kernel[i] / 2)
+      return nl_failc("%s: pad should be at most half of kernel size, but got pad=%lld and kernel_size=%lld",
+                      op, (long long)p->padding[i], (long long)p->kernel[i]);
+  }
+  int64_t H = one_d ? 1 : x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  *oh = one_d ? 1 : nn_pool_out(H, p->kernel[0], p->padding[0], p->stride[0], p->dilation[0], p->ceil_mode);
+  *ow = nn_pool_out(W, p->kernel[1], p->padding[1], p->stride[1], p->dilation[1], p->ceil_mode);
+  if (*oh < 1 || *ow < 1)
+    return nl_failc("%s: input %s is too small for kernel %lldx%lld (output size %lldx%lld)", op, SHP(x),
+                    (long long)p->kernel[0], (long long)p->kernel[1], (long long)*oh, (long long)*ow);
+  *P = 1;
+  for (int i = 0; i < x->ndim - nd; i++) *P *= x->shape[i];
+  return 0;
+}
+
+/* The output shape: x's leading dims, then (oh, ow) (or (ow) for 1-d). */
+static int nn_out_shape(const nl_tensor *x, int nd, int64_t oh, int64_t ow, int64_t *shape) {
+  int n = x->ndim;
+  for (int i = 0; i < n - nd; i++) shape[i] = x->shape[i];
+  if (nd == 2) shape[n - 2] = oh;
+  shape[n - 1] = ow;
+  return n;
+}
+
+static int nn_max_pool(const char *op, const nl_tensor *x, const nl_pool_params *p, bool one_d,
+                       nl_tensor **y, nl_tensor **idx) {
+  int64_t P, OH, OW, shape[NL_MAXDIM];
+  if (nn_pool_check(op, x, p, one_d, &P, &OH, &OW)) return -1;
+  int n = nn_out_shape(x, one_d ? 1 : 2, OH, OW, shape);
+  int64_t H = one_d ? 1 : x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  nl_tensor *xd = nn_f64(x), *yd = nl_empty(n, shape, NL_FLOAT64, nl_cpu());
+  nl_tensor *ri = nl_empty(n, shape, NL_INT64, nl_cpu());
+  if (!xd || !yd || !ri) {
+    nl_tensor_free(xd), nl_tensor_free(yd), nl_tensor_free(ri);
+    return -1;
+  }
+  const double *xs = D(xd);
+  double *ys = D(yd);
+  int64_t *is = L64(ri);
+  int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
+  int64_t ph = p->padding[0], pw = p->padding[1], dh = p->dilation[0], dw = p->dilation[1];
+  if (one_d) kh = sh = dh = 1, ph = 0;
+#pragma omp parallel for if (P * OH * OW > 32768)
+  for (int64_t pl = 0; pl < P; pl++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t hs = oh * sh - ph, ws = ow * sw - pw;
+        int64_t he = hs + (kh - 1) * dh + 1 < H ? hs + (kh - 1) * dh + 1 : H;
+        int64_t we = ws + (kw - 1) * dw + 1 < W ? ws + (kw - 1) * dw + 1 : W;
+        while (hs < 0) hs += dh;
+        while (ws < 0) ws += dw;
+        int64_t best = hs * W + ws;
+        double m = -INFINITY;
+        for (int64_t h = hs; h < he; h += dh)
+          for (int64_t w = ws; w < we; w += dw) {
+            double v = xs[pl * H * W + h * W + w];
+            if (v > m || isnan(v)) m = v, best = h * W + w;
+          }
+        ys[(pl * OH + oh) * OW + ow] = m;
+        is[(pl * OH + oh) * OW + ow] = best;
+      }
+  nl_tensor_free(xd);
+  nn_out(y, nn_to(yd, x->dtype));
+  nn_out(idx, ri);
+  return 0;
+}
+
+int nl_max_pool2d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx) {
+  return nn_max_pool("max_pool2d", x, p, false, y, idx);
+}
+int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx) {
+  return nn_max_pool("max_pool1d", x, p, true, y, idx);
+}
+
+/* pooled dims nd: 2 (planes of H x W) or 1 (rows of L) */
+static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  if (nn_check_float(op, "input", x) || nn_check_same(op, "grad_output", gy, x) ||
+      nn_check_long(op, "indices", idx))
+    return NULL;
+  if (gy->ndim != x->ndim || idx->ndim != x->ndim || x->ndim < nd)
+    return nl_fail("%s: grad_output %s, indices %s and input %s do not match", op, SHP(gy), SHP(idx), SHP(x));
+  for (int i = 0; i < gy->ndim; i++)
+    if (gy->shape[i] != idx->shape[i] || (i < gy->ndim - nd && gy->shape[i] != x->shape[i]))
+      return nl_fail("%s: grad_output %s, indices %s and input %s do not match", op, SHP(gy), SHP(idx), SHP(x));
+  /* planes: dims before the last two of x (1-d pooling: the last one) */
+  int64_t HW = x->shape[x->ndim - 1] * (nd == 2 ? x->shape[x->ndim - 2] : 1), P = 1;
+  for (int i = 0; i < x->ndim - nd; i++) P *= x->shape[i];
+  int64_t OHW = nl_numel(gy) / (P > 0 ? P : 1);
+  nl_tensor *gd = nn_f64(gy), *ic = nn_contig(idx), *gx = nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu());
+  if (!gd || !ic || !gx) {
+    nl_tensor_free(gd), nl_tensor_free(ic), nl_tensor_free(gx);
+    return NULL;
+  }
+  const double *g = D(gd);
+  const int64_t *ix = L64(ic);
+  double *o = D(gx);
+  for (int64_t pl = 0; pl < P; pl++)
+    for (int64_t j = 0; j < OHW; j++) {
+      int64_t k = ix[pl * OHW + j];
+      if (k < 0 || k >= HW) continue; /* corrupt index: ignored rather than written out of bounds */
+      o[pl * HW + k] += g[pl * OHW + j];
+    }
+  nl_tensor_free(gd), nl_tensor_free(ic);
+  return nn_to(gx, x->dtype);
+}
+
+nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  return nn_max_pool_backward("max_pool2d_backward", 2, gy, x, idx);
+}
+nl_tensor *nl_max_pool1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  return nn_max_pool_backward("max_pool1d_backward", 1, gy, x, idx);
+}
+
+/* avg_pool2d forward (gy == NULL) or backward (gx += gy / divisor over each window). */
+static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tensor *gy,
+                              const nl_pool_params *p0) {
+  nl_pool_params p = *p0;
+  p.dilation[0] = p.dilation[1] = 1;
+  int64_t P, OH, OW, shape[NL_MAXDIM];
+  if (nn_pool_check(op, x, &p, false, &P, &OH, &OW)) return NULL;
+  int n = nn_out_shape(x, 2, OH, OW, shape);
+  if (gy) {
+    if (nn_check_same(op, "grad_output", gy, x)) return NULL;
+    int ok = gy->ndim == n;
+    for (int i = 0; ok && i < n; i++) ok = gy->shape[i] == shape[i];
+    if (!ok) return nl_fail("%s: expected grad_output of shape %s, got %s", op, nl_shape_str(n, shape, (char[160]){0}, 160), SHP(gy));
+  }
+  int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  nl_tensor *in = gy ? nn_f64(gy) : nn_f64(x);
+  nl_tensor *out = gy ? nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : nl_empty(n, shape, NL_FLOAT64, nl_cpu());
+  if (!in || !out) {
+    nl_tensor_free(in), nl_tensor_free(out);
+    return NULL;
+  }
+  const double *s = D(in);
+  double *o = D(out);
+#pragma omp parallel for if (P * OH * OW > 32768)
+  for (int64_t pl = 0; pl < P; pl++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t h0 = oh * p.stride[0] - p.padding[0], w0 = ow * p.stride[1] - p.padding[1];
+        int64_t h1 = h0 + p.kernel[0] < H + p.padding[0] ? h0 + p.kernel[0] : H + p.padding[0];
+        int64_t w1 = w0 + p.kernel[1] < W + p.padding[1] ? w0 + p.kernel[1] : W + p.padding[1];
+        int64_t pool = (h1 - h0) * (w1 - w0);
+        h0 = h0 > 0 ? h0 : 0, w0 = w0 > 0 ? w0 : 0, h1 = h1 < H ? h1 : H, w1 = w1 < W ? w1 : W;
+        int64_t oi = (pl * OH + oh) * OW + ow;
+        if (h0 >= h1 || w0 >= w1) {
+          if (!gy) o[oi] = 0;
+          continue;
+        }
+        double div = p.divisor_override ? (double)p.divisor_override
+                     : p.count_include_pad ? (double)pool : (double)((h1 - h0) * (w1 - w0));
+        if (gy) {
+          double g = s[oi] / div;
+          for (int64_t h = h0; h < h1; h++)
+            for (int64_t w = w0; w < w1; w++) o[pl * H * W + h * W + w] += g;
+        } else {
+          double acc = 0;
+          for (int64_t h = h0; h < h1; h++)
+            for (int64_t w = w0; w < w1; w++) acc += s[pl * H * W + h * W + w];
+          o[oi] = acc / div;
+        }
+      }
+  nl_tensor_free(in);
+  return nn_to(out, x->dtype);
+}
+
+nl_tensor *nl_avg_pool2d(const nl_tensor *x, const nl_pool_params *p) {
+  return nn_avg_pool("avg_pool2d", x, NULL, p);
+}
+nl_tensor *nl_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_pool_params *p) {
+  return nn_avg_pool("avg_pool2d_backward", x, gy, p);
+}
+
+/* ---- adaptive pooling --------------------------------------------------------------------- */
+static inline int64_t nn_astart(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
+static inline int64_t nn_aend(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
+
+static int nn_adaptive_check(const char *op, const nl_tensor *x, int64_t oh, int64_t ow, int64_t *P) {
+  if (nn_check_float(op, "input", x)) return -1;
+  if (x->ndim != 3 && x->ndim != 4)
+    return nl_failc("%s: expected input with 3 or 4 dims ((N,) C, H, W), got %s", op, SHP(x));
+  if (oh < 0 || ow < 0) return nl_failc("%s: output_size must be non-negative, got %lldx%lld", op, (long long)oh, (long long)ow);
+  for (int i = 0; i < x->ndim - 2; i++)
+    if (x->shape[i] == 0 && i > 0) return nl_failc("%s: input %s has an empty non-batch dim", op, SHP(x));
+  *P = 1;
+  for (int i = 0; i < x->ndim - 2; i++) *P *= x->shape[i];
+  return 0;
+}
+
+/* forward (gy NULL) or backward of adaptive_avg_pool2d */
+static nl_tensor *nn_adaptive_avg(const char *op, const nl_tensor *x, const nl_tensor *gy, int64_t OH, int64_t OW) {
+  int64_t P, shape[NL_MAXDIM];
+  if (nn_adaptive_check(op, x, OH, OW, &P)) return NULL;
+  int n = nn_out_shape(x, 2, OH, OW, shape);
+  if (gy && nn_check_same(op, "grad_output", gy, x)) return NULL;
+  int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  nl_tensor *in = nn_f64(gy ? gy : x);
+  nl_tensor *out = gy ? nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : nl_empty(n, shape, NL_FLOAT64, nl_cpu());
+  if (!in || !out) {
+    nl_tensor_free(in), nl_tensor_free(out);
+    return NULL;
+  }
+  const double *s = D(in);
+  double *o = D(out);
+  for (int64_t pl = 0; pl < P; pl++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t h0 = nn_astart(oh, H, OH), h1 = nn_aend(oh, H, OH);
+        int64_t w0 = nn_astart(ow, W, OW), w1 = nn_aend(ow, W, OW);
+        double cnt = (double)((h1 - h0) * (w1 - w0));
+        int64_t oi = (pl * OH + oh) * OW + ow;
+        if (gy) {
+          for (int64_t h = h0; h < h1; h++)
+            for (int64_t w = w0; w < w1; w++) o[pl * H * W + h * W + w] += s[oi] / cnt;
+        } else {
+          double acc = 0;
+          for (int64_t h = h0; h < h1; h++)
+            for (int64_t w = w0; w < w1; w++) acc += s[pl * H * W + h * W + w];
+          o[oi] = acc / cnt;
+        }
+      }
+  nl_tensor_free(in);
+  return nn_to(out, x->dtype);
+}
+
+nl_tensor *nl_adaptive_avg_pool2d(const nl_tensor *x, int64_t oh, int64_t ow) {
+  return nn_adaptive_avg("adaptive_avg_pool2d", x, NULL, oh, ow);
+}
+nl_tensor *nl_adaptive_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x) {
+  if (gy->ndim != x->ndim || gy->ndim < 2)
+    return nl_fail("adaptive_avg_pool2d_backward: grad_output %s does not match input %s", SHP(gy), SHP(x));
+  return nn_adaptive_avg("adaptive_avg_pool2d_backward", x, gy, gy->shape[gy->ndim - 2], gy->shape[gy->ndim - 1]);
+}
+
+int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor **y, nl_tensor **idx) {
+  const char *op = "adaptive_max_pool2d";
+  int64_t P, shape[NL_MAXDIM];
+  if (nn_adaptive_check(op, x, OH, OW, &P)) return -1;
+  int n = nn_out_shape(x, 2, OH, OW, shape);
+  int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  nl_tensor *xd = nn_f64(x), *yd = nl_empty(n, shape, NL_FLOAT64, nl_cpu()), *ri = nl_empty(n, shape, NL_INT64, nl_cpu());
+  if (!xd || !yd || !ri) {
+    nl_tensor_free(xd), nl_tensor_free(yd), nl_tensor_free(ri);
+    return -1;
+  }
+  const double *s = D(xd);
+  double *o = D(yd);
+  int64_t *is = L64(ri);
+  for (int64_t pl = 0; pl < P; pl++)
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow++) {
+        int64_t h0 = nn_astart(oh, H, OH), h1 = nn_aend(oh, H, OH);
+        int64_t w0 = nn_astart(ow, W, OW), w1 = nn_aend(ow, W, OW);
+        double m = -INFINITY;
+        int64_t best = h0 * W + w0;
+        for (int64_t h = h0; h < h1; h++)
+          for (int64_t w = w0; w < w1; w++) {
+            double v = s[pl * H * W + h * W + w];
+            if (v > m || isnan(v)) m = v, best = h * W + w;
+          }
+        o[(pl * OH + oh) * OW + ow] = m;
+        is[(pl * OH + oh) * OW + ow] = best;
+      }
+  nl_tensor_free(xd);
+  nn_out(y, nn_to(yd, x->dtype));
+  nn_out(idx, ri);
+  return 0;
+}

@@ -1,0 +1,281 @@
+-- nn kernels (torch._nn, nn/*.c) against PyTorch 1.13 fixtures (spec/fixtures/gen_nn_kernels.py):
+-- forward outputs and backward gradients, float64 (tight) and float32 (loose), error messages.
+local F = dofile("spec/fixtures/nn_kernels.lua")
+local N = torch._nn
+
+local function T(f, dt)
+  if f == nil then return nil end
+  local t = torch.tensor(#f.data == 0 and {} or f.data, { dtype = f.dtype or dt or "float64" })
+  return t:reshape(f.shape)
+end
+
+-- float64: 1e-10 relative+absolute; float32: 1e-5 relative (plus 1e-5 absolute)
+local function close(got, f, dt, what)
+  assert(got ~= nil, (what or "") .. ": got nil")
+  local tol = dt == "float32" and 1e-5 or 1e-10
+  assert.are.same(f.shape, { table.unpack(got.shape) }, (what or "") .. ": shape")
+  local v = torch._flat_values(got)
+  for i, e in ipairs(f.data) do
+    local g = v[i]
+    if e ~= e then
+      assert(g ~= g, what .. ": expected nan at " .. i)
+    else
+      local err = math.abs(g - e)
+      if err > tol * (1 + math.abs(e)) then
+        error(string.format("%s: element %d is %.17g, expected %.17g (dtype %s)", what or "?", i, g, e, dt))
+      end
+    end
+  end
+end
+
+local function ints(got, f, what)
+  assert.are.same(f.shape, { table.unpack(got.shape) }, what)
+  assert.are.same(f.data, torch._flat_values(got), what)
+end
+
+local dtypes = { "float64", "float32" }
+
+describe("torch._nn convolution", function()
+  for _, dt in ipairs(dtypes) do
+    it("conv2d forward and backward (" .. dt .. ")", function()
+      for k, c in ipairs(F.conv2d) do
+        local x, w, b = T(c.x, dt), T(c.w, dt), T(c.b, dt)
+        local y = N.conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups)
+        close(y, c.y, dt, "conv2d case " .. k)
+        local gx, gw, gb = N.conv2d_backward(T(c.gy, dt), x, w, c.stride, c.padding, c.dilation, c.groups)
+        close(gx, c.gx, dt, "conv2d gx " .. k)
+        close(gw, c.gw, dt, "conv2d gw " .. k)
+        if c.gb then close(gb, c.gb, dt, "conv2d gb " .. k) end
+      end
+    end)
+    it("conv1d and conv_transpose2d (" .. dt .. ")", function()
+      for k, c in ipairs(F.conv1d) do
+        local x, w, b = T(c.x, dt), T(c.w, dt), T(c.b, dt)
+        close(N.conv1d(x, w, b, c.stride, c.padding, c.dilation, c.groups), c.y, dt, "conv1d " .. k)
+        local gx, gw, gb = N.conv1d_backward(T(c.gy, dt), x, w, c.stride, c.padding, c.dilation, c.groups)
+        close(gx, c.gx, dt, "conv1d gx " .. k); close(gw, c.gw, dt, "conv1d gw " .. k); close(gb, c.gb, dt, "conv1d gb " .. k)
+      end
+      for k, c in ipairs(F.conv_transpose2d) do
+        local x, w, b = T(c.x, dt), T(c.w, dt), T(c.b, dt)
+        local y = N.conv_transpose2d(x, w, b, c.stride, c.padding, c.output_padding, c.groups, c.dilation)
+        close(y, c.y, dt, "conv_transpose2d " .. k)
+        local gx, gw, gb = N.conv_transpose2d_backward(T(c.gy, dt), x, w, c.stride, c.padding, c.output_padding,
+          c.groups, c.dilation)
+        close(gx, c.gx, dt, "convT gx " .. k); close(gw, c.gw, dt, "convT gw " .. k)
+        if c.gb then close(gb, c.gb, dt, "convT gb " .. k) end
+      end
+    end)
+  end
+  it("accepts non-contiguous input", function()
+    local c = F.conv2d[1]
+    local x = T(c.x):transpose(3, 4):contiguous():transpose(3, 4) -- same values, transposed strides
+    assert.is_false(x:is_contiguous())
+    close(N.conv2d(x, T(c.w), T(c.b), c.stride, c.padding, c.dilation, c.groups), c.y, "float64", "noncontig")
+  end)
+  it("reports shape errors naming the op", function()
+    local w = torch.randn(6, 3, 5, 5)
+    assert.has_error(function() N.conv2d(torch.randn(3, 32, 32), w) end,
+      "conv2d: expected input with 4 dims (N, C, H, W), got [3, 32, 32]")
+    assert.has_error(function() N.conv2d(torch.randn(1, 4, 32, 32), w) end,
+      "conv2d: input has 4 channels but weight expects 3 (weight [6, 3, 5, 5], groups 1)")
+    assert.has_error(function() N.conv2d(torch.randn(1, 3, 4, 4), w) end,
+      "conv2d: kernel size (dilated) 5x5 is larger than the padded input 4x4 (input [1, 3, 4, 4])")
+    assert.has_error(function() N.conv2d(torch.randn(1, 3, 8, 8), w, torch.randn(5)) end,
+      "conv2d: expected bias of shape [6], got [5]")
+    assert.has_error(function() N.conv2d(torch.randn(1, 3, 8, 8), w, nil, 0) end,
+      "conv2d: stride must be positive, got 0")
+    assert.has_error(function() N.conv2d(torch.randn(1, 3, 8, 8, { dtype = "float64" }), w) end,
+      "conv2d: expected weight to have dtype float64 (as input), got float32")
+  end)
+end)
+
+describe("torch._nn pooling", function()
+  for _, dt in ipairs(dtypes) do
+    it("max_pool2d / max_pool1d values, indices and backward (" .. dt .. ")", function()
+      for k, c in ipairs(F.max_pool2d) do
+        local x = T(c.x, dt)
+        local y, idx = N.max_pool2d(x, c.kernel, c.stride, c.padding, c.dilation, c.ceil_mode)
+        close(y, c.y, dt, "max_pool2d " .. k); ints(idx, c.idx, "max_pool2d idx " .. k)
+        close(N.max_pool2d_backward(T(c.gy, dt), x, idx), c.gx, dt, "max_pool2d gx " .. k)
+      end
+      for k, c in ipairs(F.max_pool1d) do
+        local x = T(c.x, dt)
+        local y, idx = N.max_pool1d(x, c.kernel, c.stride, c.padding, c.dilation, c.ceil_mode)
+        close(y, c.y, dt, "max_pool1d " .. k); ints(idx, c.idx, "max_pool1d idx " .. k)
+        close(N.max_pool1d_backward(T(c.gy, dt), x, idx), c.gx, dt, "max_pool1d gx " .. k)
+      end
+    end)
+    it("avg_pool2d and adaptive pools (" .. dt .. ")", function()
+      for k, c in ipairs(F.avg_pool2d) do
+        local x = T(c.x, dt)
+        local args = { c.kernel, c.stride, c.padding, c.ceil_mode, c.count_include_pad, c.divisor_override }
+        close(N.avg_pool2d(x, table.unpack(args, 1, 6)), c.y, dt, "avg_pool2d " .. k)
+        close(N.avg_pool2d_backward(T(c.gy, dt), x, table.unpack(args, 1, 6)), c.gx, dt, "avg_pool2d gx " .. k)
+      end
+      for k, c in ipairs(F.adaptive_pool2d) do
+        local x = T(c.x, dt)
+        close(N.adaptive_avg_pool2d(x, c.out), c.y, dt, "adaptive_avg " .. k)
+        close(N.adaptive_avg_pool2d_backward(T(c.gy, dt), x), c.gx, dt, "adaptive_avg gx " .. k)
+        local y, idx = N.adaptive_max_pool2d(x, c.out)
+        close(y, c.ymax, dt, "adaptive_max " .. k); ints(idx, c.idx, "adaptive_max idx " .. k)
+        close(N.max_pool2d_backward(T(c.gymax, dt), x, idx), c.gxmax, dt, "adaptive_max gx " .. k)
+      end
+    end)
+  end
+  it("reports errors", function()
+    assert.has_error(function() N.max_pool2d(torch.randn(1, 1, 4, 4), 3, 1, 2) end,
+      "max_pool2d: pad should be at most half of kernel size, but got pad=2 and kernel_size=3")
+    assert.has_error(function() N.max_pool2d(torch.randn(4, 4), 2) end,
+      "max_pool2d: expected input with 3 or 4 dims ((N,) C, H, W), got [4, 4]")
+    assert.has_error(function() N.avg_pool2d(torch.randn(1, 1, 2, 2), 3) end,
+      "avg_pool2d: input [1, 1, 2, 2] is too small for kernel 3x3 (output size 0x0)")
+  end)
+end)
+
+describe("torch._nn normalisation", function()
+  for _, dt in ipairs(dtypes) do
+    it("batch_norm training/eval with running stats (" .. dt .. ")", function()
+      for k, c in ipairs(F.batch_norm) do
+        local x, w, b, rm, rv = T(c.x, dt), T(c.w, dt), T(c.b, dt), T(c.rm, dt), T(c.rv, dt)
+        local y, m, is = N.batch_norm(x, rm, rv, w, b, c.training, c.momentum, 1e-5)
+        close(y, c.y, dt, "batch_norm " .. k)
+        close(rm, c.rm_after, dt, "running_mean " .. k); close(rv, c.rv_after, dt, "running_var " .. k)
+        local gx, gw, gb = N.batch_norm_backward(T(c.gy, dt), x, w, m, is, c.training)
+        close(gx, c.gx, dt, "batch_norm gx " .. k)
+        if c.gw then close(gw, c.gw, dt, "bn gw " .. k); close(gb, c.gb, dt, "bn gb " .. k) end
+      end
+    end)
+    it("layer_norm and group_norm (" .. dt .. ")", function()
+      for k, c in ipairs(F.layer_norm) do
+        local x, w, b = T(c.x, dt), T(c.w, dt), T(c.b, dt)
+        local y, m, r = N.layer_norm(x, c.ns, w, b, 1e-5)
+        close(y, c.y, dt, "layer_norm " .. k)
+        local gx, gw, gb = N.layer_norm_backward(T(c.gy, dt), x, c.ns, w, m, r)
+        close(gx, c.gx, dt, "ln gx " .. k)
+        if c.gw then close(gw, c.gw, dt, "ln gw " .. k); close(gb, c.gb, dt, "ln gb " .. k) end
+      end
+      for k, c in ipairs(F.group_norm) do
+        local x, w, b = T(c.x, dt), T(c.w, dt), T(c.b, dt)
+        local y, m, r = N.group_norm(x, c.groups, w, b, 1e-5)
+        close(y, c.y, dt, "group_norm " .. k)
+        local gx, gw, gb = N.group_norm_backward(T(c.gy, dt), x, c.groups, w, m, r)
+        close(gx, c.gx, dt, "gn gx " .. k)
+        if c.gw then close(gw, c.gw, dt, "gn gw " .. k); close(gb, c.gb, dt, "gn gb " .. k) end
+      end
+    end)
+  end
+  it("reports errors", function()
+    assert.has_error(function() N.batch_norm(torch.randn(1, 3), nil, nil, nil, nil, true) end,
+      "batch_norm: expected more than 1 value per channel when training, got input size [1, 3]")
+    assert.has_error(function() N.layer_norm(torch.randn(2, 4), { 3 }) end,
+      "layer_norm: normalized_shape [3] does not match the last dims of input [2, 4]")
+    assert.has_error(function() N.group_norm(torch.randn(2, 6), 4) end,
+      "group_norm: expected the number of channels 6 to be divisible by num_groups 4 (input [2, 6])")
+  end)
+end)
+
+describe("torch._nn losses", function()
+  for _, dt in ipairs(dtypes) do
+    it("cross_entropy and nll_loss (" .. dt .. ")", function()
+      for k, c in ipairs(F.cross_entropy) do
+        local x, t, w = T(c.x, dt), T(c.t, dt), T(c.w, dt)
+        close(N.cross_entropy(x, t, w, c.ignore_index, c.reduction, c.label_smoothing), c.y, dt, "ce " .. k)
+        close(N.cross_entropy_backward(T(c.gy, dt), x, t, w, c.ignore_index, c.reduction, c.label_smoothing), c.gx, dt,
+          "ce gx " .. k)
+      end
+      for k, c in ipairs(F.nll_loss) do
+        local x, t, w = T(c.x, dt), T(c.t), T(c.w, dt)
+        close(N.nll_loss(x, t, w, c.ignore_index, c.reduction), c.y, dt, "nll " .. k)
+        close(N.nll_loss_backward(T(c.gy, dt), x, t, w, c.ignore_index, c.reduction), c.gx, dt, "nll gx " .. k)
+      end
+    end)
+    it("pointwise losses and bce (" .. dt .. ")", function()
+      for k, c in ipairs(F.pointwise) do
+        local x, t = T(c.x, dt), T(c.t, dt)
+        local what = c.name .. " " .. c.reduction .. " " .. tostring(c.param)
+        close(N[c.name](x, t, c.reduction, c.param), c.y, dt, what)
+        close(N[c.name .. "_backward"](T(c.gy, dt), x, t, c.reduction, c.param), c.gx, dt, what .. " gx")
+      end
+      for k, c in ipairs(F.bce) do
+        local x, t, w, p = T(c.x, dt), T(c.t, dt), T(c.w, dt), T(c.pos_weight, dt)
+        if c.logits then
+          close(N.binary_cross_entropy_with_logits(x, t, w, c.reduction, p), c.y, dt, "bcel " .. k)
+          close(N.binary_cross_entropy_with_logits_backward(T(c.gy, dt), x, t, w, c.reduction, p), c.gx, dt, "bcel gx " .. k)
+        else
+          close(N.binary_cross_entropy(x, t, w, c.reduction), c.y, dt, "bce " .. k)
+          close(N.binary_cross_entropy_backward(T(c.gy, dt), x, t, w, c.reduction), c.gx, dt, "bce gx " .. k)
+        end
+      end
+    end)
+  end
+  it("reports out-of-range targets 1-based and shape errors", function()
+    assert.has_error(function() N.cross_entropy(torch.randn(2, 10), torch.tensor({ 0, 10 })) end,
+      "cross_entropy: target 11 is out of range for 10 classes (expected 1..10)")
+    assert.has_error(function() N.nll_loss(torch.randn(2, 3), torch.tensor({ -1, 0 })) end,
+      "nll_loss: target 0 is out of range for 3 classes (expected 1..3)")
+    assert.has_error(function() N.mse_loss(torch.randn(2, 3), torch.randn(3, 2)) end,
+      "mse_loss: target [3, 2] must have the same shape as input [2, 3]")
+    assert.has_error(function() N.binary_cross_entropy(torch.tensor({ 1.5 }), torch.tensor({ 1.0 })) end,
+      "binary_cross_entropy: all elements of input should be between 0 and 1, got 1.5")
+    -- an ignored target may be out of range
+    local l = N.cross_entropy(torch.randn(2, 3), torch.tensor({ -100, 1 }), nil, -100, "sum")
+    assert.is_true(l:item() > 0)
+  end)
+end)
+
+describe("torch._nn dropout, embedding, one_hot, pad, activations", function()
+  it("dropout keeps or zeroes with the 1/(1-p) scale; backward uses the mask", function()
+    torch.manual_seed(1)
+    local x = torch.ones(1000, { dtype = "float64" })
+    local y, m = N.dropout(x, 0.25, true)
+    local kept = 0
+    for _, v in ipairs(torch._flat_values(y)) do
+      assert.is_true(v == 0 or math.abs(v - 1 / 0.75) < 1e-12)
+      if v ~= 0 then kept = kept + 1 end
+    end
+    assert.is_true(kept > 680 and kept < 820)
+    assert.are.same(torch._flat_values(y), torch._flat_values(N.dropout_backward(x, m)))
+    local e, em = N.dropout(x, 0.5, false)
+    assert.is_nil(em); assert.are.same(torch._flat_values(x), torch._flat_values(e))
+    local z = N.dropout(x, 1, true)
+    assert.are.equal(0, z:sum():item())
+    local y2, m2 = N.dropout2d(torch.ones(4, 8, 3, 3), 0.5, true)
+    assert.are.same({ 4, 8, 1, 1 }, { table.unpack(m2.shape) })
+    for n = 1, 4 do for c = 1, 8 do
+      local s = y2[n][c]:sum():item()
+      assert.is_true(s == 0 or math.abs(s - 18) < 1e-5)
+    end end
+    assert.has_error(function() N.dropout(x, 1.5) end, "dropout: dropout probability has to be between 0 and 1, but got 1.5")
+  end)
+  for _, dt in ipairs(dtypes) do
+    it("embedding, pad and activations (" .. dt .. ")", function()
+      for k, c in ipairs(F.embedding) do
+        local w, i = T(c.w, dt), T(c.idx)
+        close(N.embedding(i, w), c.y, dt, "embedding " .. k)
+        close(N.embedding_backward(T(c.gy, dt), i, c.w.shape[1], c.padding_idx), c.gw, dt, "embedding gw " .. k)
+      end
+      for k, c in ipairs(F.pad) do
+        local x = T(c.x, dt)
+        close(N.pad(x, c.pads, c.mode, c.value), c.y, dt, "pad " .. k)
+        close(N.pad_backward(T(c.gy, dt), x, c.pads, c.mode), c.gx, dt, "pad gx " .. k)
+      end
+      for k, c in ipairs(F.activation) do
+        local x = T(c.x, dt)
+        close(N[c.name](x, table.unpack(c.args)), c.y, dt, c.name .. " " .. k)
+        close(N[c.name .. "_backward"](T(c.gy, dt), x, table.unpack(c.args)), c.gx, dt, c.name .. " gx " .. k)
+      end
+    end)
+  end
+  it("one_hot and index errors", function()
+    local o = N.one_hot(torch.tensor({ 0, 2, 1 }))
+    assert.are.same({ 1, 0, 0, 0, 0, 1, 0, 1, 0 }, torch._flat_values(o))
+    assert.are.equal("int64", o.dtype)
+    assert.are.same({ 3, 5 }, { table.unpack(N.one_hot(torch.tensor({ 0, 2, 1 }), 5).shape) })
+    assert.has_error(function() N.one_hot(torch.tensor({ 0, 5 }), 3) end,
+      "one_hot: class value 6 is out of range for 3 classes (expected 1..3)")
+    assert.has_error(function() N.embedding(torch.tensor({ 10 }), torch.randn(10, 2)) end,
+      "embedding: index 11 is out of range for 10 rows (expected 1..10)")
+    assert.has_error(function() N.pad(torch.randn(2, 3), { 3, 0 }, "reflect") end,
+      "pad: padding (3, 0) should be less than the size 3 of dim 2 of input [2, 3] (reflect)")
+  end)
+end)
