@@ -24,6 +24,9 @@ static int nl_infer_shape(const char *op, int64_t numel, int ndim, const int64_t
     } else if (in[i] < 0) {
       return nl_failc("%s: invalid shape dimension %lld in %s", op, (long long)in[i], SHP(ndim, in, b));
     } else {
+      /* the product may overflow int64 (view(2^62, 4)): no valid tensor is that large */
+      if (in[i] && p > INT64_MAX / 16 / in[i])
+        return nl_failc("%s: shape %s is too large", op, SHP(ndim, in, b));
       p *= in[i];
     }
   }
@@ -236,13 +239,15 @@ nl_tensor *nl_narrow(nl_tensor *t, int dim, int64_t start, int64_t length) {
 nl_tensor *nl_slice(nl_tensor *t, int dim, int64_t start, int64_t count, int64_t step) {
   if (nl_check_dim("slice", dim, t->ndim) < 0 || t->ndim == 0) return NULL;
   if (step <= 0) return nl_fail("slice: step must be positive (got %lld)", (long long)step);
-  if (count < 0 || start < 0 || (count > 0 && start + (count - 1) * step >= t->shape[dim]) || start > t->shape[dim])
+  /* (count - 1) * step compared by division: it may overflow int64 */
+  if (count < 0 || start < 0 || start > t->shape[dim] ||
+      (count > 0 && (start >= t->shape[dim] || count - 1 > (t->shape[dim] - 1 - start) / step)))
     return nl_fail("slice: range out of bounds for dim %d of size %lld", dim + 1, (long long)t->shape[dim]);
   int64_t ns[NL_MAXDIM], st[NL_MAXDIM];
   memcpy(ns, t->shape, sizeof ns);
   memcpy(st, t->stride, sizeof st);
   ns[dim] = count;
-  st[dim] = t->stride[dim] * step;
+  st[dim] = count > 1 ? t->stride[dim] * step : t->stride[dim]; /* one element: step unused */
   return nl_view_of(t, t->ndim, ns, st, t->offset + (count ? start * t->stride[dim] : 0));
 }
 

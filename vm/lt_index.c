@@ -268,9 +268,10 @@ static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
   if (n == 1) r[1] = r[0];
   int64_t size = s->v->shape[s->d];
   lua_Integer a = r[0] < 0 ? r[0] + size + 1 : r[0], b = r[1] < 0 ? r[1] + size + 1 : r[1];
-  if (r[2] <= 0) luaL_error(L, "t[...]: range step must be positive (got %d)", (int)r[2]);
+  if (r[2] <= 0) luaL_error(L, "t[...]: range step must be positive (got %I)", r[2]);
   if (a < 1 || a > size + 1 || b < a - 1 || b > size)
-    luaL_error(L, "t[...]: range {%d, %d} is out of range for dim %d of size %d", (int)r[0], (int)r[1], s->od + 1, (int)size);
+    luaL_error(L, "t[...]: range {%I, %I} is out of range for dim %d of size %I", r[0], r[1], s->od + 1,
+               (lua_Integer)size);
   int64_t count = b >= a ? (b - a) / r[2] + 1 : 0;
   nl_key_push(L, s, nl_slice(s->v, s->d, a - 1, count, r[2]));
   s->d++;
