@@ -80,4 +80,30 @@ describe("fuzz regressions", function()
     assert.is_false(ok)
     assert.truthy(tostring(e):find("out of memory", 1, true) or tostring(e):find("too large", 1, true), e)
   end)
+
+  it("split/chunk with huge sizes (was overflow of size + n - 1)", function()
+    local pieces = torch.chunk(torch.arange(0, 3), mx)
+    assert.equal(3, #pieces)
+    assert.same({2}, pieces[3]:tolist())
+    local sp = torch.split(torch.arange(0, 3), mx)
+    assert.equal(1, #sp)
+    assert.same({0, 1, 2}, sp[1]:tolist())
+  end)
+
+  it("tile with huge repeats: clean error (was overflow of size * reps)", function()
+    assert.has_error(function() torch.tile(torch.zeros(5), {mx}) end,
+      "tile: result of shape [5] tiled [9223372036854775807] is too large")
+  end)
+
+  it("int64 min as an index: clean out-of-range error (was overflow of index - 1)", function()
+    assert.has_error(function() torch.index_select(torch.zeros(3), 1, torch.tensor({mn})) end)
+    assert.has_error(function() return torch.zeros(3)[torch.tensor({mn})] end)
+  end)
+
+  it("empty tensor with an absurd size: clean error (was stride * itemsize overflow)", function()
+    assert.has_error(function() torch.eye(0, 2^62) end,
+      "tensor of shape [0, 4611686018427387904] is too large")
+    assert.same({0, 5}, torch.zeros(0, 5).shape:totable and torch.zeros(0, 5).shape:totable() or
+      {torch.zeros(0, 5):size(1), torch.zeros(0, 5):size(2)})
+  end)
 end)

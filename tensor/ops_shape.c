@@ -314,7 +314,7 @@ int nl_split_with_sizes(nl_tensor *t, int n, const int64_t *sizes, int dim, nl_t
 
 int nl_chunk_sizes(const char *op, int64_t size, int64_t chunks, int64_t *sizes, int max) {
   if (chunks <= 0) return nl_failc("%s: number of chunks must be greater than 0 (got %lld)", op, (long long)chunks);
-  int64_t ss = (size + chunks - 1) / chunks;
+  int64_t ss = size / chunks + (size % chunks != 0); /* ceil; size + chunks - 1 may overflow */
   if (ss == 0 && size == 0) { /* PyTorch: `chunks` empty pieces */
     if (chunks > max) return nl_failc("%s: too many chunks (%lld)", op, (long long)chunks);
     for (int64_t i = 0; i < chunks; i++) sizes[i] = 0;
@@ -350,7 +350,7 @@ nl_tensor *nl_flip(nl_tensor *t, int n, const int *dims) {
 }
 
 nl_tensor *nl_tile(nl_tensor *t, int n, const int64_t *reps) {
-  char b[160];
+  char b[160], b2[160];
   if (n < t->ndim)
     return nl_fail("tile: number of repeat dims (%d) can not be smaller than number of dimensions of tensor (%d)", n, t->ndim);
   for (int i = 0; i < n; i++)
@@ -361,6 +361,9 @@ nl_tensor *nl_tile(nl_tensor *t, int n, const int64_t *reps) {
   for (int i = 0; i < n; i++) {
     int td = t->ndim - n + i;
     int64_t size = td >= 0 ? t->shape[td] : 1, stride = td >= 0 ? t->stride[td] : 0;
+    if (reps[i] && size > INT64_MAX / 16 / reps[i])
+      return nl_fail("tile: result of shape %s tiled %s is too large", SHP(t->ndim, t->shape, b),
+                     SHP(n, reps, b2));
     os[i] = size * reps[i];
     if (reps[i] != 1) { es[k] = reps[i]; est[k++] = 0; }
     es[k] = size;

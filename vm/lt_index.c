@@ -29,7 +29,9 @@ static nl_tensor *nl_l_index0(lua_State *L, int idx, const char *op, int64_t siz
     nl_lua_error(L);
   }
   int64_t *p = nl_data(c), n = nl_numel(c);
-  for (int64_t k = 0; k < n; k++) p[k] = (size >= 0 && p[k] < 0) ? p[k] + size : p[k] - 1;
+  /* INT64_MIN stays as is (out of range either way): INT64_MIN - 1 overflows */
+  for (int64_t k = 0; k < n; k++)
+    p[k] = (size >= 0 && p[k] < 0) ? p[k] + size : p[k] == INT64_MIN ? p[k] : p[k] - 1;
   nl_lua_push(L, c);
   return c;
 }
