@@ -40,7 +40,7 @@ end
 
 describe("fuzz_api", function()
   -- ~2 calls per iteration; the sanitizer build is ~10x slower, so it gets fewer.
-  local iterations = sanitized and 1500 or 6000
+  local iterations = sanitized and 6000 or 10000
   for _, seed in ipairs({20240601, 7}) do
     it("seed " .. seed .. ": never crashes, every error is a non-empty string", function()
       local ok, how, code, text, log = run(seed, iterations)

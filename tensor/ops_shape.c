@@ -326,11 +326,11 @@ int nl_chunk_sizes(const char *op, int64_t size, int64_t chunks, int64_t *sizes,
 int nl_split_sizes(const char *op, int64_t size, int64_t ss, int64_t *sizes, int max) {
   if (ss < 0) return nl_failc("%s: split size must be non-negative (got %lld)", op, (long long)ss);
   if (ss == 0 && size != 0) return nl_failc("%s: split size can only be 0 if the dimension size is 0 (got %lld)", op, (long long)size);
-  int64_t n = ss ? (size + ss - 1) / ss : 1;
+  int64_t n = ss ? size / ss + (size % ss != 0) : 1; /* ceil; size + ss - 1 may overflow */
   if (n < 1) n = 1;
   if (n > max) return nl_failc("%s: too many pieces (%lld)", op, (long long)n);
   for (int64_t i = 0; i < n; i++) sizes[i] = ss;
-  sizes[n - 1] = ss - (ss * n - size);
+  sizes[n - 1] = size - ss * (n - 1); /* the rest; ss * n may overflow */
   return (int)n;
 }
 
