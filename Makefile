@@ -11,7 +11,7 @@ NNLUA_CUDA ?= AUTO
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure demo test spec ctest install asan bench clean
+.PHONY: all setup configure demo test test-asan spec ctest install asan bench clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -31,6 +31,17 @@ demo:
 
 test: setup all
 	@sh scripts/run_tests.sh $(BUILD)
+	@$(MAKE) --no-print-directory test-asan
+
+# Sanitizer build (ASan + UBSan) of the C tests and the fuzz specs (issue 10). Measured on the
+# 2-core machine: the build-asan build ~7 s incremental-free configure+build, the whole spec suite
+# under it ~56 s; the full suite is not run here yet because tensor_reduce_spec's 1e7-element
+# float32 sum accuracy check fails in the Debug (-O0) build (not a sanitizer report).
+test-asan: setup
+	@$(MAKE) --no-print-directory BUILD=build-asan NNLUA_CUDA=OFF \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DNNLUA_SANITIZE=ON" all
+	@ASAN_OPTIONS=allocator_may_return_null=1 sh scripts/run_tests.sh build-asan spec --pattern='fuzz.*_spec'
+	@ASAN_OPTIONS=allocator_may_return_null=1 sh scripts/run_tests.sh build-asan ctest
 
 spec: all
 	@sh scripts/run_tests.sh $(BUILD) spec
@@ -41,7 +52,7 @@ install: all
 asan: setup
 	@$(MAKE) --no-print-directory BUILD=build-asan NNLUA_CUDA=OFF \
 	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DNNLUA_SANITIZE=ON" all
-	@sh scripts/run_tests.sh build-asan
+	@ASAN_OPTIONS=allocator_may_return_null=1 sh scripts/run_tests.sh build-asan
 
 bench: setup all
 	@sh scripts/bench/run.sh $(BUILD)

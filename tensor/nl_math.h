@@ -76,16 +76,18 @@ NL_DEF_PICK(nl_fmin)
 
 /* Integer helpers (computed in long long, the caller casts back to T: wraps like C/PyTorch).
  * Division by zero never reaches these: the front ends reject it (b == 0 gives 0 here). */
+/* b == -1 is special-cased: LLONG_MIN % -1 and LLONG_MIN / -1 trap (SIGFPE) on x86. */
 NL_HOSTDEV long long nl_remainder_i(long long a, long long b) {
-  long long r = b ? a % b : 0;
+  long long r = (b && b != -1) ? a % b : 0;
   return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
 NL_HOSTDEV long long nl_floordiv_i(long long a, long long b) {
   if (b == 0) return 0;
+  if (b == -1) return (long long)(0ULL - (unsigned long long)a); /* wraps like PyTorch */
   long long q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-NL_HOSTDEV long long nl_fmod_i(long long a, long long b) { return b ? a % b : 0; }
+NL_HOSTDEV long long nl_fmod_i(long long a, long long b) { return (b && b != -1) ? a % b : 0; }
 /* x < 0 through long long (no always-false warning for uint8). */
 NL_HOSTDEV int nl_lt0_i(long long x) { return x < 0; }
 /* Integer power by squaring; negative exponents as PyTorch: 1 -> 1, -1 -> +-1, else 0. */
@@ -166,8 +168,8 @@ NL_HOSTDEV double nl_expd(double x) { return exp(x); }
 
 /* Unary ops that keep integer dtypes (int64, int32, uint8). */
 #define NL_UNARY_INT(X)                                     \
-  X(NEG, (T)(-x))                                           \
-  X(ABS, (T)(nl_lt0_i(x) ? -x : x))                         \
+  X(NEG, (T)(0ULL - (unsigned long long)x)) /* wraps */   \
+  X(ABS, (T)(nl_lt0_i(x) ? 0ULL - (unsigned long long)x : (unsigned long long)x)) \
   X(RELU, (T)(x > 0 ? x : 0))                               \
   X(SIGN, (T)((x > 0) - nl_lt0_i(x)))                       \
   X(FLOOR, x) X(CEIL, x) X(ROUND, x) X(TRUNC, x)

@@ -24,6 +24,9 @@ static int nl_infer_shape(const char *op, int64_t numel, int ndim, const int64_t
     } else if (in[i] < 0) {
       return nl_failc("%s: invalid shape dimension %lld in %s", op, (long long)in[i], SHP(ndim, in, b));
     } else {
+      /* the product may overflow int64 (view(2^62, 4)): no valid tensor is that large */
+      if (in[i] && p > INT64_MAX / 16 / in[i])
+        return nl_failc("%s: shape %s is too large", op, SHP(ndim, in, b));
       p *= in[i];
     }
   }
@@ -236,13 +239,15 @@ nl_tensor *nl_narrow(nl_tensor *t, int dim, int64_t start, int64_t length) {
 nl_tensor *nl_slice(nl_tensor *t, int dim, int64_t start, int64_t count, int64_t step) {
   if (nl_check_dim("slice", dim, t->ndim) < 0 || t->ndim == 0) return NULL;
   if (step <= 0) return nl_fail("slice: step must be positive (got %lld)", (long long)step);
-  if (count < 0 || start < 0 || (count > 0 && start + (count - 1) * step >= t->shape[dim]) || start > t->shape[dim])
+  /* (count - 1) * step compared by division: it may overflow int64 */
+  if (count < 0 || start < 0 || start > t->shape[dim] ||
+      (count > 0 && (start >= t->shape[dim] || count - 1 > (t->shape[dim] - 1 - start) / step)))
     return nl_fail("slice: range out of bounds for dim %d of size %lld", dim + 1, (long long)t->shape[dim]);
   int64_t ns[NL_MAXDIM], st[NL_MAXDIM];
   memcpy(ns, t->shape, sizeof ns);
   memcpy(st, t->stride, sizeof st);
   ns[dim] = count;
-  st[dim] = t->stride[dim] * step;
+  st[dim] = count > 1 ? t->stride[dim] * step : t->stride[dim]; /* one element: step unused */
   return nl_view_of(t, t->ndim, ns, st, t->offset + (count ? start * t->stride[dim] : 0));
 }
 
@@ -309,7 +314,7 @@ int nl_split_with_sizes(nl_tensor *t, int n, const int64_t *sizes, int dim, nl_t
 
 int nl_chunk_sizes(const char *op, int64_t size, int64_t chunks, int64_t *sizes, int max) {
   if (chunks <= 0) return nl_failc("%s: number of chunks must be greater than 0 (got %lld)", op, (long long)chunks);
-  int64_t ss = (size + chunks - 1) / chunks;
+  int64_t ss = size / chunks + (size % chunks != 0); /* ceil; size + chunks - 1 may overflow */
   if (ss == 0 && size == 0) { /* PyTorch: `chunks` empty pieces */
     if (chunks > max) return nl_failc("%s: too many chunks (%lld)", op, (long long)chunks);
     for (int64_t i = 0; i < chunks; i++) sizes[i] = 0;
@@ -321,11 +326,11 @@ int nl_chunk_sizes(const char *op, int64_t size, int64_t chunks, int64_t *sizes,
 int nl_split_sizes(const char *op, int64_t size, int64_t ss, int64_t *sizes, int max) {
   if (ss < 0) return nl_failc("%s: split size must be non-negative (got %lld)", op, (long long)ss);
   if (ss == 0 && size != 0) return nl_failc("%s: split size can only be 0 if the dimension size is 0 (got %lld)", op, (long long)size);
-  int64_t n = ss ? (size + ss - 1) / ss : 1;
+  int64_t n = ss ? size / ss + (size % ss != 0) : 1; /* ceil; size + ss - 1 may overflow */
   if (n < 1) n = 1;
   if (n > max) return nl_failc("%s: too many pieces (%lld)", op, (long long)n);
   for (int64_t i = 0; i < n; i++) sizes[i] = ss;
-  sizes[n - 1] = ss - (ss * n - size);
+  sizes[n - 1] = size - ss * (n - 1); /* the rest; ss * n may overflow */
   return (int)n;
 }
 
@@ -345,7 +350,7 @@ nl_tensor *nl_flip(nl_tensor *t, int n, const int *dims) {
 }
 
 nl_tensor *nl_tile(nl_tensor *t, int n, const int64_t *reps) {
-  char b[160];
+  char b[160], b2[160];
   if (n < t->ndim)
     return nl_fail("tile: number of repeat dims (%d) can not be smaller than number of dimensions of tensor (%d)", n, t->ndim);
   for (int i = 0; i < n; i++)
@@ -356,6 +361,9 @@ nl_tensor *nl_tile(nl_tensor *t, int n, const int64_t *reps) {
   for (int i = 0; i < n; i++) {
     int td = t->ndim - n + i;
     int64_t size = td >= 0 ? t->shape[td] : 1, stride = td >= 0 ? t->stride[td] : 0;
+    if (reps[i] && size > INT64_MAX / 16 / reps[i])
+      return nl_fail("tile: result of shape %s tiled %s is too large", SHP(t->ndim, t->shape, b),
+                     SHP(n, reps, b2));
     os[i] = size * reps[i];
     if (reps[i] != 1) { es[k] = reps[i]; est[k++] = 0; }
     es[k] = size;

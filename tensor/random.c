@@ -78,8 +78,9 @@ int nl_bernoulli_tensor_(nl_tensor *t, const nl_tensor *p) {
     const double *v = nl_data(pc);
     for (int64_t i = 0, n = nl_numel(pc); i < n; i++)
       if (!(v[i] >= 0 && v[i] <= 1)) {
+        double bad = v[i]; /* read before pc (and v with it) is freed */
         nl_tensor_free(pc);
-        return nl_failc("bernoulli_: expects p to be in [0, 1], but got p=%g", v[i]);
+        return nl_failc("bernoulli_: expects p to be in [0, 1], but got p=%g", bad);
       }
   }
   int rc = nl_random_run(NL_OP_BERNOULLI, t, (nl_kargs){.in = {pc}});

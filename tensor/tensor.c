@@ -14,18 +14,21 @@ static bool nl_check_shape(int ndim, const int64_t *shape, int64_t *numel) {
     nl_fail("tensors have at most %d dims (got %d)", NL_MAXDIM, ndim);
     return false;
   }
-  int64_t n = 1;
+  /* nz: product of the non-zero sizes, bounded too: it is the largest contiguous stride, which
+   * iterators scale by the element size even when numel is 0 (zeros(0, 2^62)). */
+  int64_t n = 1, nz = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) {
       char b[160];
       nl_fail("negative dimension %lld in shape %s", (long long)shape[i], nl_shape_str(ndim, shape, b, sizeof b));
       return false;
     }
-    if (shape[i] && n > INT64_MAX / 16 / shape[i]) {
+    if (shape[i] && nz > INT64_MAX / 16 / shape[i]) {
       nl_fail("tensor of shape %s is too large", nl_shape_str(ndim, shape, (char[160]){0}, 160));
       return false;
     }
     n *= shape[i];
+    if (shape[i]) nz *= shape[i];
   }
   *numel = n;
   return true;

@@ -30,7 +30,9 @@ static nl_tensor *nl_l_index0(lua_State *L, int idx, const char *op, int64_t siz
     nl_lua_error(L);
   }
   int64_t *p = nl_data(c), n = nl_numel(c);
-  for (int64_t k = 0; k < n; k++) p[k] = (size >= 0 && p[k] < 0) ? p[k] + size : p[k] - 1;
+  /* INT64_MIN stays as is (out of range either way): INT64_MIN - 1 overflows */
+  for (int64_t k = 0; k < n; k++)
+    p[k] = (size >= 0 && p[k] < 0) ? p[k] + size : p[k] == INT64_MIN ? p[k] : p[k] - 1;
   nl_lua_push(L, c);
   return c;
 }
@@ -269,9 +271,10 @@ static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
   if (n == 1) r[1] = r[0];
   int64_t size = s->v->shape[s->d];
   lua_Integer a = r[0] < 0 ? r[0] + size + 1 : r[0], b = r[1] < 0 ? r[1] + size + 1 : r[1];
-  if (r[2] <= 0) luaL_error(L, "t[...]: range step must be positive (got %d)", (int)r[2]);
+  if (r[2] <= 0) luaL_error(L, "t[...]: range step must be positive (got %I)", r[2]);
   if (a < 1 || a > size + 1 || b < a - 1 || b > size)
-    luaL_error(L, "t[...]: range {%d, %d} is out of range for dim %d of size %d", (int)r[0], (int)r[1], s->od + 1, (int)size);
+    luaL_error(L, "t[...]: range {%I, %I} is out of range for dim %d of size %I", r[0], r[1], s->od + 1,
+               (lua_Integer)size);
   int64_t count = b >= a ? (b - a) / r[2] + 1 : 0;
   nl_key_push(L, s, nl_ag_slice(s->v, s->d, a - 1, count, r[2]));
   s->d++;

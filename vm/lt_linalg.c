@@ -30,7 +30,10 @@ static int nl_l_addmm(lua_State *L) {
 
 static int nl_l_set_num_threads(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
-  if (n < 1) return luaL_error(L, "set_num_threads: expected a positive number of threads (got %d)", (int)n);
+  /* Checked as lua_Integer: (int)n would turn 2^32 + 1 into 1 and math.maxinteger into -1.
+   * The cap keeps a typo from spawning millions of threads (OpenMP + OpenBLAS pools). */
+  if (n < 1) return luaL_error(L, "set_num_threads: expected a positive number of threads (got %I)", n);
+  if (n > 1024) return luaL_error(L, "set_num_threads: at most 1024 threads (got %I)", n);
   nl_set_num_threads((int)n);
   return 0;
 }

@@ -17,8 +17,11 @@
 #include "../tensor/nl_ops.h"
 
 /* Kept indices of one dim: [0, e) and [n - e, n) when summarised, else [0, n). */
+/* n > 2 * e without the product (edgeitems may be huge: 2 * e overflows) */
+static int nl_print_cut(int64_t n, int64_t e) { return n > 0 && e <= (n - 1) / 2; }
+
 static int64_t nl_print_kept(int64_t n, int64_t e, int summarize, int64_t k) {
-  if (!summarize || n <= 2 * e) return k;
+  if (!summarize || !nl_print_cut(n, e)) return k;
   return k < e ? k : n - 2 * e + k;
 }
 
@@ -26,7 +29,7 @@ static int nl_l_print_data(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   lua_Integer e = luaL_optinteger(L, 2, 3);
   int summarize = lua_toboolean(L, 3);
-  if (e < 0) return luaL_error(L, "print: edgeitems must be >= 0 (got %d)", (int)e);
+  if (e < 0) return luaL_error(L, "print: edgeitems must be >= 0 (got %I)", e);
   nl_tensor *c = t;
   nl_tensor_retain(c);
   if (nl_device_of(c).type != NL_CPU) {
@@ -46,7 +49,7 @@ static int nl_l_print_data(lua_State *L) {
   int64_t kept[NL_MAXDIM], idx[NL_MAXDIM], total = 1;
   for (int d = 0; d < nd; d++) {
     int64_t n = c->shape[d];
-    kept[d] = (summarize && n > 2 * e) ? 2 * e : n;
+    kept[d] = (summarize && nl_print_cut(n, e)) ? 2 * e : n;
     total *= kept[d];
     idx[d] = 0;
   }

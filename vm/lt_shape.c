@@ -165,7 +165,10 @@ static int nl_l_chunk(lua_State *L) {
   if (t->ndim == 0) return luaL_error(L, "chunk: expects at least a 1-dimensional tensor");
   lua_Integer chunks = luaL_checkinteger(L, 2);
   int d = nl_lua_dim(L, "chunk", luaL_optinteger(L, 3, 1), t->ndim, 0);
-  int max = chunks > 0 && chunks < 1 << 20 ? (int)chunks : 1;
+  /* at most min(chunks, size) pieces when size > 0: chunk(x, 2^62) gives size pieces of 1 */
+  lua_Integer lim = chunks > 0 ? chunks : 1;
+  if (t->shape[d] > 0 && lim > t->shape[d]) lim = t->shape[d];
+  int max = lim < 1 << 20 ? (int)lim : 1;
   int64_t *sizes = malloc(sizeof(int64_t) * (size_t)max);
   if (!sizes) return luaL_error(L, "chunk: out of memory");
   int n = nl_chunk_sizes("chunk", t->shape[d], chunks, sizes, max);
@@ -197,7 +200,7 @@ static int nl_l_split(lua_State *L) {
   } else {
     lua_Integer ss = luaL_checkinteger(L, 2);
     int64_t size = t->shape[d];
-    int64_t max = ss > 0 ? (size + ss - 1) / ss : 1;
+    int64_t max = ss > 0 ? size / ss + (size % ss != 0) : 1; /* ceil; size + ss - 1 may overflow */
     if (max < 1) max = 1;
     if (max > (1 << 24)) return luaL_error(L, "split: too many pieces");
     buf = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)max, 0);

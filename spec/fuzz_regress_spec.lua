@@ -1,0 +1,109 @@
+-- Regression cases found by the API fuzzer (spec/fuzz/fuzz_api.lua): each is the call that
+-- crashed or tripped AddressSanitizer/UBSan, now asserting a clean error or PyTorch's result.
+
+local mn, mx = math.mininteger, math.maxinteger
+
+describe("fuzz regressions", function()
+  it("bernoulli with p out of [0, 1]: error names the value (was a use-after-free)", function()
+    assert.has_error(function() torch.bernoulli(torch.arange(0, 4):float()[{{1, 4, 2}}]) end,
+      "bernoulli_: expects p to be in [0, 1], but got p=2")
+    assert.has_error(function() torch.zeros(4, 4, {dtype = "bool"}):bernoulli_(torch.tensor({-1.5})) end,
+      "bernoulli_: expects p to be in [0, 1], but got p=-1.5")
+    assert.has_error(function() torch.randn(1, 5):double():expand(5, 5):mul(0):add(7):bernoulli() end)
+  end)
+
+  it("int64 min with divisor -1: fmod/remainder 0, floor_divide wraps (was SIGFPE)", function()
+    local a = torch.tensor({mn, 7, -7})
+    assert.same({0, 0, 0}, torch.fmod(a, -1):tolist())
+    assert.same({0, 0, 0}, a:fmod(torch.tensor(-1)):tolist())
+    assert.same({0, 0, 0}, torch.remainder(a, -1):tolist())
+    assert.same({mn, -7, 7}, torch.floor_divide(a, -1):tolist())
+    assert.same({mn, -7, 7}, (a // -1):tolist())
+    assert.same({0, 0, 0}, (a % -1):tolist())
+    local i32 = torch.tensor({-2147483648, 5}, {dtype = "int32"})
+    assert.same({-2147483648, -5}, (i32 // -1):tolist())
+    assert.same({0, 0}, torch.fmod(i32, -1):tolist())
+  end)
+
+  it("neg/abs of int64 min wrap like PyTorch (was signed overflow)", function()
+    assert.same({mn, -3}, torch.tensor({mn, 3}):neg():tolist())
+    assert.same({mn, 3}, torch.tensor({mn, -3}):abs():tolist())
+    assert.same({mn}, (-torch.tensor({mn})):tolist())
+  end)
+
+  it("integer sums wrap on overflow (was signed overflow in the kernel)", function()
+    assert.equal(0, torch.tensor({mn, mn}):sum():item())
+    assert.equal(mn, torch.tensor({mx, 1}):sum():item())
+    assert.same({mx, mn}, torch.tensor({mx, 1}):cumsum(1):tolist())
+  end)
+
+  it("view/reshape with a shape whose product overflows int64: clean error", function()
+    assert.has_error(function() torch.zeros(4):view(2^62, 4) end,
+      "view: shape [4611686018427387904, 4] is too large")
+    assert.has_error(function() torch.zeros(4):reshape(mx, 2) end,
+      "reshape: shape [9223372036854775807, 2] is too large")
+    assert.has_error(function() torch.zeros(8):view(-1, 2^40, 2^40) end,
+      "view: shape [-1, 1099511627776, 1099511627776] is too large")
+  end)
+
+  it("t[{{a, b, huge_step}}] selects one element (was overflow of stride * step)", function()
+    local t = torch.arange(0, 10):reshape(5, 2)
+    local v = t[{{1, 1, mx - 1}}]
+    assert.same({{0, 1}}, v:tolist())
+    assert.same({{4, 5}}, t[{{3, 5, mx}}]:tolist())
+    assert.has_error(function() return t[{{1, 2, mn}}] end,
+      "t[...]: range step must be positive (got -9223372036854775808)")
+    assert.has_error(function() return t[{{1, 2^40}}] end,
+      "t[...]: range {1, 1099511627776} is out of range for dim 1 of size 5")
+  end)
+
+  it("set_num_threads rejects counts that do not fit (was truncated to int)", function()
+    assert.has_error(function() torch.set_num_threads(2^32 + 1) end,
+      "set_num_threads: at most 1024 threads (got 4294967297)")
+    assert.has_error(function() torch.set_num_threads(mx) end,
+      "set_num_threads: at most 1024 threads (got 9223372036854775807)")
+    assert.has_error(function() torch.set_num_threads(mn) end,
+      "set_num_threads: expected a positive number of threads (got -9223372036854775808)")
+  end)
+
+  it("_print_data with huge edgeitems keeps every element (was overflow of 2 * e)", function()
+    local d = torch._print_data(torch.full({1, 4, 1}, 3, {dtype = "uint8"}), 2^62, true)
+    assert.same({3, 3, 3, 3}, d)
+  end)
+
+  it("huge sizes are clean errors, not aborts", function()
+    assert.has_error(function() torch.zeros(1e12) end)
+    assert.has_error(function() torch.randperm(2^40) end)
+    assert.has_error(function() torch.zeros(2^62, 2^62) end,
+      "tensor of shape [4611686018427387904, 4611686018427387904] is too large")
+    local ok, e = pcall(torch.zeros, 1e12)
+    assert.is_false(ok)
+    assert.truthy(tostring(e):find("out of memory", 1, true) or tostring(e):find("too large", 1, true), e)
+  end)
+
+  it("split/chunk with huge sizes (was overflow of size + n - 1)", function()
+    local pieces = torch.chunk(torch.arange(0, 3), mx)
+    assert.equal(3, #pieces)
+    assert.same({2}, pieces[3]:tolist())
+    local sp = torch.split(torch.arange(0, 3), mx)
+    assert.equal(1, #sp)
+    assert.same({0, 1, 2}, sp[1]:tolist())
+  end)
+
+  it("tile with huge repeats: clean error (was overflow of size * reps)", function()
+    assert.has_error(function() torch.tile(torch.zeros(5), {mx}) end,
+      "tile: result of shape [5] tiled [9223372036854775807] is too large")
+  end)
+
+  it("int64 min as an index: clean out-of-range error (was overflow of index - 1)", function()
+    assert.has_error(function() torch.index_select(torch.zeros(3), 1, torch.tensor({mn})) end)
+    assert.has_error(function() return torch.zeros(3)[torch.tensor({mn})] end)
+  end)
+
+  it("empty tensor with an absurd size: clean error (was stride * itemsize overflow)", function()
+    assert.has_error(function() torch.eye(0, 2^62) end,
+      "tensor of shape [0, 4611686018427387904] is too large")
+    local z = torch.zeros(0, 5)
+    assert.same({0, 5}, {z:size(1), z:size(2)})
+  end)
+end)
