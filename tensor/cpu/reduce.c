@@ -58,18 +58,26 @@ NL_DEF_PSUM(nl_psq_f, float, (v - c) * (v - c)) /* sum of squared deviations fro
 NL_DEF_PSUM(nl_psq_d, double, (v - c) * (v - c))
 NL_DEF_PSUM(nl_pabs_f, float, fabs(v))
 NL_DEF_PSUM(nl_pabs_d, double, fabs(v))
-/* float32 inner sums: pairwise over blocks of 256 summed in float simd lanes (PyTorch's
- * cascade sum, error O(log n) ulps). The leaf takes up to 8 blocks (2048 elements) per call,
- * sums each block in lanes and adds the block sums pairwise; it is compiled per ISA. */
+/* float32 inner sums: pairwise over blocks of 256 (PyTorch's cascade sum, error O(log n)
+ * ulps). Each block is summed in 16 explicit lanes (acc[l] takes elements l, l+16, ...), which
+ * the compiler maps onto SIMD registers; the association order is fixed in the source, so the
+ * result is bit-identical on every ISA and at every optimisation level. The leaf takes up to
+ * 8 blocks (2048 elements) per call and adds the block sums pairwise; it is compiled per ISA. */
+static inline float nl_fsum_lanes(const float *q, int64_t m) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= m; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += q[i + l];
+  for (int l = 0; i < m; i++, l++) acc[l] += q[i];
+  for (int w = 8; w > 0; w /= 2)
+    for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+  return acc[0];
+}
 NL_CPU_CLONES static float nl_fsum_leaf(const float *p, int64_t n) {
   float b[8] = {0};
   for (int k = 0; k * 256 < n; k++) {
-    const float *q = p + k * 256;
     int64_t m = n - k * 256 < 256 ? n - k * 256 : 256;
-    float s = 0;
-    _Pragma("omp simd reduction(+ : s)")
-    for (int64_t i = 0; i < m; i++) s += q[i];
-    b[k] = s;
+    b[k] = nl_fsum_lanes(p + k * 256, m);
   }
   return ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
 }
