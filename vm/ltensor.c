@@ -590,6 +590,7 @@ int luaopen_torch_C(lua_State *L) {
   nl_lua_open_util(L);
   nl_lua_open_print(L);
   nl_lua_open_autograd(L);
+  nl_lua_open_optim(L);
 
   lua_setfield(L, -2, "Tensor"); /* torch.Tensor = methods */
   return 1;
