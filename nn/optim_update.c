@@ -116,6 +116,8 @@ static int nl_unstage(nl_slot *s) {
   }
 
 /* ---- SGD ------------------------------------------------------------------------------------ */
+/* Three loops (no momentum / first step / later steps) so that no store is conditional and
+ * each loop vectorises. */
 #define NL_SGD_BODY(T)                                                                      \
   {                                                                                         \
     T *P = NL_PTR(T, s, 0), *G = NL_PTR(T, s, 1), *B = NL_PTR(T, s, 2);                     \
@@ -123,16 +125,32 @@ static int nl_unstage(nl_slot *s) {
     const T nlr = (T)-h->lr;                                                                \
     const bool use_wd = h->weight_decay != 0, use_mom = h->momentum != 0;                   \
     const bool fst = first ? first[i] : false, nes = h->nesterov, mx = h->maximize;         \
-    _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                  \
-    for (int64_t j = 0; j < ne; j++) {                                                      \
-      T d = mx ? -G[j] : G[j];                                                              \
-      if (use_wd) d = d + wd * P[j];                                                        \
-      if (use_mom) {                                                                        \
-        T b = fst ? d : B[j] * mom + damp1 * d;                                             \
+    if (!use_mom) {                                                                         \
+      _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                \
+      for (int64_t j = 0; j < ne; j++) {                                                    \
+        T d = mx ? -G[j] : G[j];                                                            \
+        if (use_wd) d = d + wd * P[j];                                                      \
+        P[j] = P[j] + nlr * d;                                                              \
+      }                                                                                     \
+    } else if (fst) { /* buf = clone(d) */                                                  \
+      _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                \
+      for (int64_t j = 0; j < ne; j++) {                                                    \
+        T d = mx ? -G[j] : G[j];                                                            \
+        if (use_wd) d = d + wd * P[j];                                                      \
+        B[j] = d;                                                                           \
+        d = nes ? d + mom * d : d;                                                          \
+        P[j] = P[j] + nlr * d;                                                              \
+      }                                                                                     \
+    } else {                                                                                \
+      _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                \
+      for (int64_t j = 0; j < ne; j++) {                                                    \
+        T d = mx ? -G[j] : G[j];                                                            \
+        if (use_wd) d = d + wd * P[j];                                                      \
+        T b = B[j] * mom + damp1 * d;                                                       \
         B[j] = b;                                                                           \
         d = nes ? d + mom * b : b;                                                          \
+        P[j] = P[j] + nlr * d;                                                              \
       }                                                                                     \
-      P[j] = P[j] + nlr * d;                                                                \
     }                                                                                       \
   }
 
