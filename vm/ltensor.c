@@ -592,6 +592,7 @@ int luaopen_torch_C(lua_State *L) {
   nl_lua_open_autograd(L);
   nl_lua_open_io(L);
   nl_lua_open_nn(L);
+  nl_lua_open_optim(L);
 
   lua_setfield(L, -2, "Tensor"); /* torch.Tensor = methods */
   return 1;

@@ -72,6 +72,9 @@ void nl_lua_open_print(lua_State *L);      /* lt_print.c: printer helpers, CPU m
 void nl_lua_open_autograd(lua_State *L);   /* lautograd.c: requires_grad, grad, backward, hooks */
 void nl_lua_open_io(lua_State *L);         /* lt_io.c: checkpoint files (torch.save / load) */
 void nl_lua_open_nn(lua_State *L);         /* lnn.c: torch._nn.* (nn kernels, forward and backward) */
+void nl_lua_open_print(lua_State *L);
+void nl_lua_open_autograd(lua_State *L);  /* lautograd.c: requires_grad, grad, backward, hooks */      /* lt_print.c: printer helpers, CPU memory probes */
+void nl_lua_open_optim(lua_State *L);     /* loptim.c: torch._optim multi-tensor optimizer steps */
 
 /* Indexing hooks used by the metatable (lt_index.c): t[k] and t[k] = v with non-string k. */
 int nl_lua_index_get(lua_State *L);   /* (t, k) -> value */

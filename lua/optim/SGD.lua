@@ -1,0 +1,50 @@
+-- optim.SGD(params, {lr=, momentum=0, dampening=0, weight_decay=0, nesterov=false,
+-- maximize=false}): PyTorch 1.13's SGD. State: momentum_buffer (only when momentum ~= 0; on
+-- its first step the buffer is the gradient itself). One C call per group.
+local torch = require "torch"
+local Optimizer = require "optim.Optimizer"
+
+local SGD = Optimizer.class("SGD", Optimizer)
+local fmt = Optimizer.fmt
+
+function SGD:__init(params, opts)
+  opts = opts or {}
+  local d = {
+    lr = opts.lr == nil and Optimizer.required or opts.lr,
+    momentum = opts.momentum or 0, dampening = opts.dampening or 0,
+    weight_decay = opts.weight_decay or 0, nesterov = opts.nesterov or false,
+    maximize = opts.maximize or false,
+  }
+  if d.lr ~= Optimizer.required and d.lr < 0 then error("SGD: invalid learning rate: " .. fmt(d.lr), 2) end
+  if d.momentum < 0 then error("SGD: invalid momentum value: " .. fmt(d.momentum), 2) end
+  if d.weight_decay < 0 then error("SGD: invalid weight_decay value: " .. fmt(d.weight_decay), 2) end
+  if d.nesterov and (d.momentum <= 0 or d.dampening ~= 0) then
+    error("SGD: Nesterov momentum requires a momentum and zero dampening", 2)
+  end
+  Optimizer.__init(self, params, d)
+end
+
+local function init_state() return {} end
+
+function SGD:_step_group(g)
+  local params, grads, states, n = self:_gather(g, init_state)
+  if n == 0 then return end
+  local bufs, first
+  if g.momentum ~= 0 then
+    bufs, first = {}, {}
+    for i = 1, n do
+      local b = states[i].momentum_buffer
+      if b == nil then
+        b = torch.zeros_like(params[i])
+        states[i].momentum_buffer = b
+        first[i] = true
+      else
+        first[i] = false
+      end
+      bufs[i] = b
+    end
+  end
+  torch._optim.sgd_step(params, grads, bufs, first, g)
+end
+
+return SGD

@@ -1,0 +1,176 @@
+/* loptim.c: torch._optim, the C half of lua/optim: one call per parameter group runs the
+ * whole multi-tensor update of nn/optim_update.c.
+ *
+ *   torch._optim.sgd_step(params, grads, bufs, first, opts)
+ *   torch._optim.adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, opts)
+ *   torch._optim.rmsprop_step(params, grads, square_avgs, grad_avgs, bufs, opts)
+ *   torch._optim.adagrad_step(params, grads, sums, steps, opts)
+ *   torch._optim.adadelta_step(params, grads, square_avgs, acc_deltas, opts)
+ *
+ * Lists are Lua sequences indexed like params (#params entries); state lists may be nil or
+ * hold false for unused states; first and steps are lists of booleans / numbers. opts holds
+ * the group's hyperparameters by PyTorch's names (beta1/beta2 split out, decoupled for AdamW). */
+#include "ltensor.h"
+
+#include "../nn/optim_update.h"
+
+/* Fills a[0..n) with the tensors of the table at tab (nil / false allowed unless required). */
+static void nl_optim_fill(lua_State *L, int tab, nl_tensor **a, int n, const char *what, bool required) {
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, tab, i + 1);
+    nl_tensor *t = nl_lua_to(L, -1);
+    if (!t && (required || !(lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1)))))
+      luaL_error(L, "optim: %s %d is a %s (expected a tensor)", what, i + 1, luaL_typename(L, -1));
+    a[i] = t; /* the table still references the userdata until the call returns */
+    lua_pop(L, 1);
+  }
+}
+
+/* The lists at arguments 1..count as C arrays (scratch userdata above the arguments, so a
+ * Lua error leaks nothing; the argument tables keep the tensors alive during the call).
+ * Returns the parameter count (#params). */
+static int nl_optim_get_lists(lua_State *L, int count, const char *const *names,
+                              const bool *required, nl_tensor **out[]) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  for (int k = 0; k < count; k++) {
+    int idx = k + 1;
+    if (lua_isnoneornil(L, idx)) {
+      if (required[k]) luaL_error(L, "optim: the %s list is missing", names[k]);
+      out[k] = NULL;
+      continue;
+    }
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if ((int)luaL_len(L, idx) > n)
+      luaL_error(L, "optim: the %s list has %d entries for %d parameters", names[k],
+                 (int)luaL_len(L, idx), n);
+    /* scratch array kept alive on the stack (a userdata above the arguments) */
+    out[k] = lua_newuserdatauv(L, sizeof(nl_tensor *) * (size_t)(n > 0 ? n : 1), 0);
+    nl_optim_fill(L, idx, out[k], n, names[k], required[k]);
+  }
+  return n;
+}
+
+static double *nl_optim_numbers(lua_State *L, int idx, int n, const char *what) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  double *a = lua_newuserdatauv(L, sizeof *a * (size_t)(n > 0 ? n : 1), 0);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    if (!lua_isnumber(L, -1)) luaL_error(L, "optim: %s %d is not a number", what, i + 1);
+    a[i] = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+  }
+  return a;
+}
+
+static double nl_optim_num(lua_State *L, int opts, const char *k, double def) {
+  return nl_lua_opt_number(L, opts, k, def);
+}
+
+static int nl_l_sgd_step(lua_State *L) {
+  static const char *const names[] = {"params", "grads", "bufs"};
+  nl_sgd_hp h;
+  luaL_checktype(L, 5, LUA_TTABLE);
+  h.lr = nl_optim_num(L, 5, "lr", 0);
+  h.momentum = nl_optim_num(L, 5, "momentum", 0);
+  h.dampening = nl_optim_num(L, 5, "dampening", 0);
+  h.weight_decay = nl_optim_num(L, 5, "weight_decay", 0);
+  h.nesterov = nl_lua_opt_bool(L, 5, "nesterov", 0);
+  h.maximize = nl_lua_opt_bool(L, 5, "maximize", 0);
+  const bool req[] = {true, true, h.momentum != 0};
+  nl_tensor **l[3];
+  int n = nl_optim_get_lists(L, 3, names, req, l);
+  bool *first = NULL;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    first = lua_newuserdatauv(L, sizeof *first * (size_t)(n > 0 ? n : 1), 0);
+    for (int i = 0; i < n; i++) {
+      lua_rawgeti(L, 4, i + 1);
+      first[i] = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  nl_lua_check_status(L, nl_sgd_step(n, l[0], l[1], l[2], first, &h));
+  return 0;
+}
+
+static int nl_l_adam_step(lua_State *L) {
+  static const char *const names[] = {"params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"};
+  nl_adam_hp h;
+  luaL_checktype(L, 7, LUA_TTABLE);
+  h.lr = nl_optim_num(L, 7, "lr", 1e-3);
+  h.beta1 = nl_optim_num(L, 7, "beta1", 0.9);
+  h.beta2 = nl_optim_num(L, 7, "beta2", 0.999);
+  h.eps = nl_optim_num(L, 7, "eps", 1e-8);
+  h.weight_decay = nl_optim_num(L, 7, "weight_decay", 0);
+  h.amsgrad = nl_lua_opt_bool(L, 7, "amsgrad", 0);
+  h.maximize = nl_lua_opt_bool(L, 7, "maximize", 0);
+  h.decoupled = nl_lua_opt_bool(L, 7, "decoupled", 0);
+  const bool req[] = {true, true, true, true, h.amsgrad};
+  nl_tensor **l[5];
+  int n = nl_optim_get_lists(L, 5, names, req, l);
+  double *steps = nl_optim_numbers(L, 6, n, "step");
+  nl_lua_check_status(L, nl_adam_step(n, l[0], l[1], l[2], l[3], l[4], steps, &h));
+  return 0;
+}
+
+static int nl_l_rmsprop_step(lua_State *L) {
+  static const char *const names[] = {"params", "grads", "square_avgs", "grad_avgs", "bufs"};
+  nl_rmsprop_hp h;
+  luaL_checktype(L, 6, LUA_TTABLE);
+  h.lr = nl_optim_num(L, 6, "lr", 1e-2);
+  h.alpha = nl_optim_num(L, 6, "alpha", 0.99);
+  h.eps = nl_optim_num(L, 6, "eps", 1e-8);
+  h.weight_decay = nl_optim_num(L, 6, "weight_decay", 0);
+  h.momentum = nl_optim_num(L, 6, "momentum", 0);
+  h.centered = nl_lua_opt_bool(L, 6, "centered", 0);
+  h.maximize = nl_lua_opt_bool(L, 6, "maximize", 0);
+  const bool req[] = {true, true, true, h.centered, h.momentum > 0};
+  nl_tensor **l[5];
+  int n = nl_optim_get_lists(L, 5, names, req, l);
+  nl_lua_check_status(L, nl_rmsprop_step(n, l[0], l[1], l[2], l[3], l[4], &h));
+  return 0;
+}
+
+static int nl_l_adagrad_step(lua_State *L) {
+  static const char *const names[] = {"params", "grads", "sums"};
+  nl_adagrad_hp h;
+  luaL_checktype(L, 5, LUA_TTABLE);
+  h.lr = nl_optim_num(L, 5, "lr", 1e-2);
+  h.lr_decay = nl_optim_num(L, 5, "lr_decay", 0);
+  h.weight_decay = nl_optim_num(L, 5, "weight_decay", 0);
+  h.eps = nl_optim_num(L, 5, "eps", 1e-10);
+  h.maximize = nl_lua_opt_bool(L, 5, "maximize", 0);
+  const bool req[] = {true, true, true};
+  nl_tensor **l[3];
+  int n = nl_optim_get_lists(L, 3, names, req, l);
+  double *steps = nl_optim_numbers(L, 4, n, "step");
+  nl_lua_check_status(L, nl_adagrad_step(n, l[0], l[1], l[2], steps, &h));
+  return 0;
+}
+
+static int nl_l_adadelta_step(lua_State *L) {
+  static const char *const names[] = {"params", "grads", "square_avgs", "acc_deltas"};
+  nl_adadelta_hp h;
+  luaL_checktype(L, 5, LUA_TTABLE);
+  h.lr = nl_optim_num(L, 5, "lr", 1.0);
+  h.rho = nl_optim_num(L, 5, "rho", 0.9);
+  h.eps = nl_optim_num(L, 5, "eps", 1e-6);
+  h.weight_decay = nl_optim_num(L, 5, "weight_decay", 0);
+  h.maximize = nl_lua_opt_bool(L, 5, "maximize", 0);
+  const bool req[] = {true, true, true, true};
+  nl_tensor **l[4];
+  int n = nl_optim_get_lists(L, 4, names, req, l);
+  nl_lua_check_status(L, nl_adadelta_step(n, l[0], l[1], l[2], l[3], &h));
+  return 0;
+}
+
+/* Stack: torch._C at -2, methods at -1 (see ltensor.h); sets torch._C._optim. */
+void nl_lua_open_optim(lua_State *L) {
+  static const luaL_Reg fns[] = {
+      {"sgd_step", nl_l_sgd_step},         {"adam_step", nl_l_adam_step},
+      {"rmsprop_step", nl_l_rmsprop_step}, {"adagrad_step", nl_l_adagrad_step},
+      {"adadelta_step", nl_l_adadelta_step}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  lua_setfield(L, -3, "_optim");
+}
