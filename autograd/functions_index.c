@@ -168,7 +168,7 @@ int nl_d_assign(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   nl_tensor *c = nl_clone(g); /* contiguous */
   nl_tensor *w = c ? nl_view_of(c, n->ip[0], n->sp, st, c->offset + (int64_t)n->dp[0]) : NULL;
   if (!w) goto done;
-  if (nl_ag_need(n, 1) && !(gi[1] = nl_contiguous(w))) goto done;
+  if (nl_ag_need(n, 1) && !(gi[1] = nl_clone(w))) goto done; /* a copy: w is zeroed next */
   if (nl_ag_need(n, 0)) {
     if (nl_fill_(w, 0) < 0) goto done;
     nl_tensor_retain(c);
