@@ -33,10 +33,21 @@ int nl_d_tile(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_cat(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_stack(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_scatter(nl_node *n, nl_tensor *g, nl_tensor **gi);
+int nl_d_index(nl_node *n, nl_tensor *g, nl_tensor **gi);
+int nl_d_assign(nl_node *n, nl_tensor *g, nl_tensor **gi);
+int nl_d_unfold(nl_node *n, nl_tensor *g, nl_tensor **gi);
+int nl_d_to_device(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_masked_fill(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_matmul(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_addmm(nl_node *n, nl_tensor *g, nl_tensor **gi);
 int nl_d_outer(nl_node *n, nl_tensor *g, nl_tensor **gi);
+
+/* in-place helpers (functions.c): refuse views when recording; self <- r with r's history */
+int nl_ag_check_view(const nl_tensor *t, const char *op);
+int nl_ag_rebase(nl_tensor *self, nl_tensor *r);
+
+/* index op kinds of nl_d_index (node ip[0]) */
+enum { NL_IX_FILL = 1, NL_IX_ADD, NL_IX_COPY, NL_IX_MSCATTER };
 
 /* view kinds of nl_ag_embed (node ip[0]) */
 enum { NL_VK_NARROW = 1, NL_VK_SELECT, NL_VK_SLICE, NL_VK_INDEX_SELECT, NL_VK_GATHER, NL_VK_MASKED_SELECT, NL_VK_TAKE };

@@ -5,6 +5,7 @@
  * engine undoes broadcasting (nl_sum_to) and dtype promotion afterwards, so formulas may
  * return gradients of the broadcast shape. Node parameters are documented per formula. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ag_internal.h"
@@ -21,6 +22,57 @@ static nl_tensor *subT(const nl_tensor *a, const nl_tensor *b) { return nl_ag_bi
 static nl_tensor *maskG(const nl_tensor *cond, const nl_tensor *g) { return nl_ag_where(cond, nl_arg_tensor(g), nl_arg_float(0)); }
 /* cond as 0/1 of g's dtype (not differentiable) */
 static nl_tensor *as_float(const nl_tensor *cond, nl_dtype dt) { return nl_to_dtype((nl_tensor *)cond, dt); }
+
+/* true when t holds a zero (not differentiable; a device sync) */
+static int has_zero(const nl_tensor *t) {
+  nl_tensor *e = nl_binary_scalar(NL_OP_EQ, t, 0, false, false);
+  nl_tensor *a = e ? nl_reduce(NL_OP_ANY, e, 0, false, 0) : NULL;
+  nl_tensor *c = a ? nl_to_device(a, nl_cpu()) : NULL;
+  nl_tensor_free(e);
+  nl_tensor_free(a);
+  if (!c) return -1;
+  int r = nl_get_flat(c, 0) != 0;
+  nl_tensor_free(c);
+  return r;
+}
+
+/* exclusive cumulative product along d: out_i = prod_{k<i} x_k (reverse: prod_{k>i} x_k);
+ * no division, so zeros are fine (PyTorch's prod_safe_zeros_backward) */
+static nl_tensor *excl_cumprod(nl_tensor *x, int d, bool reverse) {
+  nl_tmp tmp = {0};
+  nl_tensor *r = NULL;
+  int64_t n = x->shape[d], os[NL_MAXDIM];
+  memcpy(os, x->shape, sizeof os);
+  os[d] = 1;
+  nl_tensor *ones = K(nl_full(x->ndim, os, 1, x->dtype, nl_device_of(x)));
+  nl_tensor *src = reverse ? K(nl_ag_flip(x, 1, &d)) : x;
+  nl_tensor *parts[2] = {ones, K(nl_ag_narrow(src, d, 0, n > 0 ? n - 1 : 0))};
+  nl_tensor *c = K(nl_ag_cumprod(K(nl_ag_cat(2, parts, d)), d, -1));
+  r = reverse ? nl_ag_flip(c, 1, &d) : nl_ref(c);
+fail:
+  nl_tmp_free(&tmp);
+  return r;
+}
+
+/* prod_{k != i} x_k over the dims of mask (moved last and flattened), in x's shape */
+static nl_tensor *prod_others(nl_tensor *x, uint32_t mask) {
+  nl_tmp tmp = {0};
+  nl_tensor *r = NULL;
+  int nd = x->ndim, perm[NL_MAXDIM], inv[NL_MAXDIM], kept = 0, k = 0;
+  int64_t sizes[NL_MAXDIM];
+  for (int d = 0; d < nd; d++)
+    if (!(mask & (1u << d))) perm[k++] = d;
+  kept = k;
+  for (int d = 0; d < nd; d++)
+    if (mask & (1u << d)) { sizes[k - kept] = x->shape[d]; perm[k++] = d; }
+  for (int i = 0; i < nd; i++) inv[perm[i]] = i;
+  nl_tensor *xf = K(nl_ag_flatten(K(nl_ag_permute(x, perm)), kept, nd - 1));
+  nl_tensor *e = K(mulT(K(excl_cumprod(xf, kept, false)), K(excl_cumprod(xf, kept, true))));
+  r = nl_ag_permute(K(nl_ag_unflatten(e, kept, nd - kept, sizes)), inv);
+fail:
+  nl_tmp_free(&tmp);
+  return r;
+}
 
 /* ---- elementwise ------------------------------------------------------------------------ */
 /* ip[0] = op; saved[0] = the input (log log1p sin cos abs) or the output (the others) */
@@ -220,7 +272,13 @@ int nl_d_reduce(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   switch ((nl_op)n->ip[0]) {
   case NL_OP_SUM: OUT(0, nl_ref(ge)); break;
   case NL_OP_MEAN: OUT(0, mulS(ge, 1 / N)); break;
-  case NL_OP_PROD: OUT(0, divT(K(mulT(ge, ye)), x)); break;
+  case NL_OP_PROD: {
+    int z = x->ndim ? has_zero(x) : 0;
+    if (z < 0) goto fail;
+    if (!z) OUT(0, divT(K(mulT(ge, ye)), x));
+    else OUT(0, mulT(ge, K(prod_others(x, mask))));
+    break;
+  }
   case NL_OP_VAR: {
     nl_tensor *m = K(nl_ag_reduce(NL_OP_MEAN, x, mask, true, 0));
     nl_tensor *dx = K(subT(x, m));
@@ -288,12 +346,41 @@ fail:
   return -1;
 }
 
-/* ip[0] = dim; saved input, output: sum_{j >= i} g_j y_j / x_i (inputs without zeros) */
+/* ip[0] = dim; saved input, output: sum_{j >= i} g_j y_j / x_i when x has no zeros; else
+ * E_i * T_i with E the exclusive cumprod and T_i = g_i + x_{i+1} T_{i+1} (no division) */
 int nl_d_cumprod(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   nl_tmp tmp = {0};
   int d = n->ip[0];
   nl_tensor *x = nl_saved_get(n, 0), *y = nl_saved_get(n, 1);
   if (g->ndim == 0) { gi[0] = nl_ref(g); return 0; }
+  int z = has_zero(x);
+  if (z < 0) return -1;
+  if (z) {
+    int64_t len = x->shape[d];
+    nl_tensor **T = calloc((size_t)len, sizeof *T);
+    if (!T) return nl_failc("out of memory");
+    int rc = -1;
+    nl_tensor *xs = NULL;
+    if (!(T[len - 1] = nl_ag_select(g, d, len - 1))) goto zfail;
+    for (int64_t i = len - 2; i >= 0; i--) {
+      nl_tensor *gi_ = nl_ag_select(g, d, i);
+      xs = gi_ ? nl_ag_select(x, d, i + 1) : NULL;
+      nl_tensor *m = xs ? mulT(xs, T[i + 1]) : NULL;
+      T[i] = m ? nl_ag_add(gi_, m) : NULL;
+      nl_tensor_free(gi_); nl_tensor_free(xs); nl_tensor_free(m);
+      xs = NULL;
+      if (!T[i]) goto zfail;
+    }
+    nl_tensor *st = nl_ag_stack((int)len, T, d);
+    nl_tensor *e = st ? excl_cumprod(x, d, false) : NULL;
+    if (e) { gi[0] = mulT(e, st); rc = gi[0] ? 0 : -1; }
+    nl_tensor_free(st);
+    nl_tensor_free(e);
+  zfail:
+    for (int64_t i = 0; i < len; i++) nl_tensor_free(T[i]);
+    free(T);
+    return rc;
+  }
   nl_tensor *c = K(nl_ag_cumsum(K(nl_ag_flip(K(mulT(g, y)), 1, &d)), d, -1));
   OUT(0, divT(K(nl_ag_flip(c, 1, &d)), x));
   nl_tmp_free(&tmp);

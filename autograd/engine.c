@@ -9,6 +9,37 @@
 #include "nl_ag_ops.h"
 
 static _Thread_local uint64_t nl_run_counter;
+static _Thread_local bool nl_retaining;
+bool nl_ag_retaining_graph(void) { return nl_retaining; }
+
+/* Anomaly mode: fails when gradient g (input i of node n) holds a NaN or an inf. */
+static int nl_check_finite(nl_node *n, int i, const nl_tensor *g) {
+  if (!nl_dtype_is_float(g->dtype) || nl_numel(g) == 0) return 0;
+  const char *what[2] = {"nan", "inf"};
+  nl_op ops[2] = {NL_OP_ISNAN, NL_OP_ISINF};
+  for (int k = 0; k < 2; k++) {
+    nl_tensor *m = nl_unary(ops[k], g);
+    nl_tensor *a = m ? nl_reduce(NL_OP_ANY, m, 0, false, 0) : NULL;
+    nl_tensor *c = a ? nl_to_device(a, nl_cpu()) : NULL;
+    nl_tensor_free(m);
+    nl_tensor_free(a);
+    if (!c) return -1;
+    bool bad = nl_get_flat(c, 0) != 0;
+    nl_tensor_free(c);
+    if (!bad) continue;
+    /* the forward op: the node's name without "Backward", lower-cased ("SqrtBackward" -> sqrt) */
+    char op[64];
+    size_t j = 0;
+    for (const char *p = n->name; *p && j + 1 < sizeof op && strncmp(p, "Backward", 8); p++)
+      op[j++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    op[j] = 0;
+    nl_fail("anomaly: function '%s' returned %s values in its gradient for input %d; the forward op (%s) "
+            "that created it was called at:\n%s", n->name, what[k], i + 1, op,
+            n->trace ? n->trace : "(no traceback: anomaly mode was off when the op ran)");
+    return -1;
+  }
+  return 0;
+}
 
 nl_tensor *nl_sum_to(nl_tensor *g, int ndim, const int64_t *shape) {
   int lead = g->ndim - ndim;
@@ -170,7 +201,8 @@ int nl_backward(int nroots, nl_tensor *const *roots, nl_tensor *const *grad_root
   nl_frame *stack = NULL;
   nl_node **rootn = calloc((size_t)nroots + 1, sizeof *rootn);
   int rc = -1;
-  bool mode = nl_grad_enabled();
+  bool mode = nl_grad_enabled(), prev_retain = nl_retaining;
+  nl_retaining = retain_graph;
   if (!rootn) { nl_fail("out of memory"); goto done; }
 
   /* ---- root nodes and their initial gradients ---- */
@@ -304,6 +336,7 @@ int nl_backward(int nroots, nl_tensor *const *roots, nl_tensor *const *grad_root
       if (!gi[i]) continue;
       nl_tensor *gg = gi[i];
       gi[i] = NULL;
+      if (r == 0 && nl_anomaly_enabled() && n->next[i].node) r = nl_check_finite(n, i, gg);
       if (r == 0 && n->next[i].node && (!n_inputs || n->next[i].node->needed)) r = nl_accumulate(n, i, gg);
       else nl_tensor_free(gg);
     }
@@ -320,6 +353,7 @@ int nl_backward(int nroots, nl_tensor *const *roots, nl_tensor *const *grad_root
 
 done:
   nl_set_grad_enabled(mode);
+  nl_retaining = prev_retain;
   for (size_t k = 0; k < norder; k++) { /* drop partial sums left by an error */
     nl_tensor_free(order[k]->buf);
     order[k]->buf = NULL;

@@ -72,9 +72,15 @@ int nl_ag_check_inplace_nodiff(const nl_tensor *t, const char *op) {
   return 0;
 }
 
+int nl_ag_check_view(const nl_tensor *t, const char *op) {
+  if (!t->is_view) return 0;
+  return nl_failc("%s: in-place operation on a view with autograd recording is not supported (the gradient of "
+                  "the tensor it views would be wrong); clone() the view first or use an out-of-place op", op);
+}
+
 /* After an in-place op computed out-of-place as r (with its graph): self <- r, and self takes
  * r's history. self's old values are not needed by r's node (it saved a clone). */
-static int nl_rebase(nl_tensor *self, nl_tensor *r) {
+int nl_ag_rebase(nl_tensor *self, nl_tensor *r) {
   bool mode = nl_grad_enabled();
   nl_set_grad_enabled(false);
   int rc = nl_copy_(self, r);
@@ -115,13 +121,14 @@ int nl_ag_unary_(nl_op op, nl_tensor *a) {
     if (nl_grad_enabled() && a->requires_grad) return nl_ag_check_inplace_nodiff(a, name);
     return nl_unary_(op, a);
   }
+  if (nl_ag_check_view(a, name) < 0) return -1;
   nl_tensor *c = nl_ag_clone(a);
   if (!c) return -1;
   nl_tensor *r = nl_ag_unary(op, c);
   nl_tensor_free(c);
   if (!r) return -1;
   if (r->dtype != a->dtype) { nl_tensor_free(r); return nl_unary_(op, a); } /* the front end's error */
-  return nl_rebase(a, r);
+  return nl_ag_rebase(a, r);
 }
 
 /* ---- binary ---------------------------------------------------------------------------- */
@@ -168,6 +175,7 @@ int nl_ag_binary_(nl_op op, nl_tensor *self, nl_arg b, double alpha) {
     if (nl_grad_enabled() && self->requires_grad) return nl_ag_check_inplace_nodiff(self, name);
     return nl_binary_(op, self, b, alpha);
   }
+  if (nl_ag_check_view(self, name) < 0) return -1;
   nl_tensor *c = nl_ag_clone(self);
   if (!c) return -1;
   nl_tensor *r = nl_ag_binary_ex(op, nl_arg_tensor(c), b, alpha, NULL);
@@ -178,7 +186,7 @@ int nl_ag_binary_(nl_op op, nl_tensor *self, nl_arg b, double alpha) {
     nl_tensor_free(r);
     return nl_binary_(op, self, b, alpha); /* fails with the front end's message */
   }
-  return nl_rebase(self, r);
+  return nl_ag_rebase(self, r);
 }
 
 /* ---- where / clamp / lerp ---------------------------------------------------------------- */
@@ -213,13 +221,14 @@ int nl_ag_clamp_(nl_tensor *x, nl_arg lo, nl_arg hi) {
   if (nl_ag_check_inplace(x, "clamp_") < 0) return -1;
   const nl_tensor *ins[3] = {x, lo.kind == NL_ARG_TENSOR ? lo.t : NULL, hi.kind == NL_ARG_TENSOR ? hi.t : NULL};
   if (!nl_ag_any_requires_grad(3, ins)) return nl_clamp_(x, lo, hi);
+  if (nl_ag_check_view(x, "clamp_") < 0) return -1;
   nl_tensor *c = nl_ag_clone(x);
   if (!c) return -1;
   nl_tensor *r = nl_ag_clamp(c, lo, hi, NULL);
   nl_tensor_free(c);
   if (!r) return -1;
   if (r->dtype != x->dtype || r->ndim != x->ndim) { nl_tensor_free(r); return nl_clamp_(x, lo, hi); }
-  return nl_rebase(x, r);
+  return nl_ag_rebase(x, r);
 }
 
 nl_tensor *nl_ag_lerp(const nl_tensor *start, const nl_tensor *end, nl_arg weight, nl_tensor *out) {
@@ -241,6 +250,7 @@ nl_tensor *nl_ag_lerp(const nl_tensor *start, const nl_tensor *end, nl_arg weigh
 int nl_ag_copy_(nl_tensor *dst, const nl_tensor *src) {
   if (nl_ag_check_inplace(dst, "copy_") < 0) return -1;
   bool rec = nl_ag_any_requires_grad(1, &src) && nl_dtype_is_float(dst->dtype);
+  if ((rec || (nl_grad_enabled() && dst->grad_fn)) && nl_ag_check_view(dst, "copy_") < 0) return -1;
   if (nl_copy_(dst, src) < 0) return -1;
   if (rec) {
     nl_node *n = nl_node_new("CopyBackwards", nl_d_identity, 1, &src);
@@ -252,6 +262,7 @@ int nl_ag_copy_(nl_tensor *dst, const nl_tensor *src) {
 
 int nl_ag_fill_(nl_tensor *t, double v) {
   if (nl_ag_check_inplace(t, "fill_") < 0) return -1;
+  if (nl_grad_enabled() && t->grad_fn && nl_ag_check_view(t, "fill_") < 0) return -1;
   if (nl_fill_(t, v) < 0) return -1;
   if (nl_grad_enabled() && t->grad_fn) { /* the old history gets no gradient */
     nl_node *n = nl_node_new("FillBackward", nl_d_identity, 0, NULL);

@@ -99,14 +99,24 @@ nl_tensor *nl_ag_take(nl_tensor *t, const nl_tensor *idx) {
   return nl_sel(nl_take(t, idx), t, "TakeBackward", NL_VK_TAKE, 0, 0, 0, 0, idx);
 }
 nl_tensor *nl_ag_masked_select(nl_tensor *t, const nl_tensor *mask) {
-  /* gradients only when mask has t's shape (no broadcasting of t) */
-  nl_tensor *r = nl_masked_select(t, mask);
-  if (r && nl_ag_any_requires_grad(1, (const nl_tensor *const *)&t) &&
-      (mask->ndim != t->ndim || memcmp(mask->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim))) {
-    nl_tensor_free(r);
-    return nl_fail("masked_select: backward needs a mask of the input's shape");
+  bool same = mask->ndim == t->ndim && !memcmp(mask->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+  if (!same && nl_ag_any_requires_grad(1, (const nl_tensor *const *)&t)) {
+    /* a broadcast mask: select from t expanded to the common shape (ExpandBackward sums back) */
+    int nd = t->ndim > mask->ndim ? t->ndim : mask->ndim;
+    int64_t shape[NL_MAXDIM];
+    for (int i = 0; i < nd; i++) {
+      int it = i - (nd - t->ndim), im = i - (nd - mask->ndim);
+      int64_t a = it >= 0 ? t->shape[it] : 1, b = im >= 0 ? mask->shape[im] : 1;
+      shape[i] = a == 1 ? b : a;
+    }
+    nl_tensor *te = nl_ag_expand(t, nd, shape);
+    nl_tensor *me = te ? nl_expand((nl_tensor *)mask, nd, shape) : NULL;
+    nl_tensor *r = me ? nl_ag_masked_select(te, me) : nl_masked_select(t, mask); /* the front end's error */
+    nl_tensor_free(te);
+    nl_tensor_free(me);
+    return r;
   }
-  return nl_sel(r, t, "MaskedSelectBackward", NL_VK_MASKED_SELECT, 0, 0, 0, 0, mask);
+  return nl_sel(nl_masked_select(t, mask), t, "MaskedSelectBackward", NL_VK_MASKED_SELECT, 0, 0, 0, 0, mask);
 }
 
 nl_tensor *nl_ag_apply_view(nl_tensor *t, const nl_node *v) {

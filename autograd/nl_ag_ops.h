@@ -73,18 +73,28 @@ nl_tensor *nl_ag_masked_fill(nl_tensor *t, const nl_tensor *mask, double v);
 nl_tensor *nl_ag_masked_select(nl_tensor *t, const nl_tensor *mask);
 nl_tensor *nl_ag_take(nl_tensor *t, const nl_tensor *idx);
 
-/* in-place index ops: not differentiable; refused on tensors that require grad */
+/* index_fill / index_add / index_copy / masked_scatter out of place (differentiable), and the
+ * in-place index ops: recorded on non-leaf tensors (computed out of place, then the tensor
+ * takes the result's values and history); refused on leaves that require grad and on views */
+nl_tensor *nl_ag_index_fill(const nl_tensor *t, int dim, const nl_tensor *idx, double v);
+nl_tensor *nl_ag_index_add(const nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double alpha);
+nl_tensor *nl_ag_index_copy(const nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src);
+nl_tensor *nl_ag_masked_scatter(const nl_tensor *t, const nl_tensor *mask, const nl_tensor *src);
 int nl_ag_check_inplace_nodiff(const nl_tensor *t, const char *op);
-#define NL_AG_NODIFF_(name, call, ...) \
-  static inline int nl_ag_##name(__VA_ARGS__) { return nl_ag_check_inplace_nodiff(t, #name) < 0 ? -1 : call; }
-NL_AG_NODIFF_(masked_fill_, nl_masked_fill_(t, mask, v), nl_tensor *t, const nl_tensor *mask, double v)
-NL_AG_NODIFF_(masked_scatter_, nl_masked_scatter_(t, mask, src), nl_tensor *t, const nl_tensor *mask, const nl_tensor *src)
-NL_AG_NODIFF_(index_fill_, nl_index_fill_(t, dim, idx, v), nl_tensor *t, int dim, const nl_tensor *idx, double v)
-NL_AG_NODIFF_(index_add_, nl_index_add_(t, dim, idx, src, alpha), nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double alpha)
-NL_AG_NODIFF_(index_copy_, nl_index_copy_(t, dim, idx, src), nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src)
-NL_AG_NODIFF_(scatter_, nl_scatter_(t, dim, idx, src, v), nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double v)
-NL_AG_NODIFF_(scatter_add_, nl_scatter_add_(t, dim, idx, src), nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src)
-#undef NL_AG_NODIFF_
+int nl_ag_masked_fill_(nl_tensor *t, const nl_tensor *mask, double v);
+int nl_ag_masked_scatter_(nl_tensor *t, const nl_tensor *mask, const nl_tensor *src);
+int nl_ag_index_fill_(nl_tensor *t, int dim, const nl_tensor *idx, double v);
+int nl_ag_index_add_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double alpha);
+int nl_ag_index_copy_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src);
+int nl_ag_scatter_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double v);
+int nl_ag_scatter_add_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src);
+/* t[key] = src (or the number v when src is NULL) where view (sharing t's storage) is the
+ * region the key selects: records AssignBackward (PyTorch's CopySlices) on t when t or src
+ * requires grad; t must not be a view itself. */
+int nl_ag_assign_view(nl_tensor *t, nl_tensor *view, const nl_tensor *src, double v);
+/* unfold(dim, size, step) and to(device) */
+nl_tensor *nl_ag_unfold(nl_tensor *t, int dim, int64_t size, int64_t step);
+nl_tensor *nl_ag_to_device(nl_tensor *t, nl_device dev);
 
 /* linalg */
 nl_tensor *nl_ag_matmul(const nl_tensor *a, const nl_tensor *b);

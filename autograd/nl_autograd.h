@@ -72,6 +72,7 @@ struct nl_node {
   double dp[4];
   int64_t sp[NL_MAXDIM];
   void *ctx; /* AccumulateGrad: the leaf (owned); Lua Function: its state */
+  char *trace; /* anomaly mode: where the forward op was called (malloc'd), or NULL */
   nl_hook *pre_hooks; /* hooks on the gradient of this node's output (tensor hooks) */
   /* engine scratch */
   uint64_t run;
@@ -110,6 +111,17 @@ nl_node *nl_ag_grad_accumulator(nl_tensor *leaf);
 static inline nl_tensor *nl_saved_get(nl_node *n, int i) { return n->unpacked[i]; }
 static inline bool nl_ag_need(nl_node *n, int i) { return n->next[i].node != NULL; }
 nl_ag_meta *nl_ag_meta_of(nl_tensor *t); /* created on demand; NULL on out of memory */
+
+/* ---- anomaly detection ---------------------------------------------------------------- */
+/* When on, node creation records the caller's traceback (through nl_anomaly_trace_hook, set
+ * by the Lua binding: returns a malloc'd string or NULL) and backward checks every gradient a
+ * node produces for NaN / inf, failing with the node, the forward op and that traceback. */
+bool nl_anomaly_enabled(void);
+void nl_set_anomaly_enabled(bool on);
+extern char *(*nl_anomaly_trace_hook)(void);
+/* true while nl_backward runs with retain_graph (Lua Functions free their saved tensors
+ * after a backward without it). */
+bool nl_ag_retaining_graph(void);
 
 /* ---- tensor-level API ------------------------------------------------------------------- */
 bool nl_is_leaf(const nl_tensor *t);

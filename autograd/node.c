@@ -12,6 +12,11 @@ static _Thread_local bool nl_grad_off; /* grad mode is on by default */
 bool nl_grad_enabled(void) { return !nl_grad_off; }
 void nl_set_grad_enabled(bool on) { nl_grad_off = !on; }
 
+static _Thread_local bool nl_anomaly_on;
+bool nl_anomaly_enabled(void) { return nl_anomaly_on; }
+void nl_set_anomaly_enabled(bool on) { nl_anomaly_on = on; }
+char *(*nl_anomaly_trace_hook)(void);
+
 extern void (*nl_autograd_release_hook)(nl_tensor *t);
 
 static void nl_hooks_free(nl_hook *h) {
@@ -36,6 +41,7 @@ static void nl_node_destroy(nl_node *n) {
   nl_tensor_free(n->buf);
   nl_hooks_free(n->pre_hooks);
   if (n->release) n->release(n);
+  free(n->trace);
   if (!n->backward && n->ctx) { /* AccumulateGrad: unlink from the leaf, drop it */
     nl_tensor *leaf = n->ctx;
     nl_ag_meta *m = leaf->ag_meta;
@@ -139,6 +145,7 @@ nl_node *nl_node_new(const char *name, nl_backward_fn fn, int nin, const nl_tens
   n->name = name;
   n->backward = fn;
   n->n_next = nin;
+
   if (nin <= NL_AG_MAXIN) {
     n->next = n->next_inline;
     n->in_ndim = n->in_ndim_inline;
@@ -154,6 +161,7 @@ nl_node *nl_node_new(const char *name, nl_backward_fn fn, int nin, const nl_tens
       return nl_fail("out of memory");
     }
   }
+  if (nl_anomaly_on && fn && nl_anomaly_trace_hook) n->trace = nl_anomaly_trace_hook();
   for (int i = 0; i < nin; i++) {
     const nl_tensor *t = ins[i];
     if (!t) continue;

@@ -4,6 +4,7 @@
  * torch.autograd.backward (lua/torch/autograd.lua builds the public table, no_grad,
  * enable_grad, gradcheck and Function on top). grad_fn values are userdata of metatable
  * nnlua.Node: fn:name(), fn.next_functions ({fn, index} pairs, index 1-based). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -268,7 +269,151 @@ static int nl_f_set_grad_enabled(lua_State *L) {
   return 1;
 }
 
+/* ---- torch.autograd.Function ------------------------------------------------------------ */
+/* The state of a node recorded by a Lua Function: a registry reference to its ctx table
+ * (which holds the Function, the saved tensors and the user's fields). Released with
+ * luaL_unref when the node dies (no Lua code runs: safe from finalizers and lua_close). */
+typedef struct { lua_State *main; int ref; char name[64]; } nl_luafn;
+
+static void nl_luafn_release(nl_node *n) {
+  nl_luafn *f = n->ctx;
+  if (!f) return;
+  luaL_unref(f->main, LUA_REGISTRYINDEX, f->ref);
+  free(f);
+  n->ctx = NULL;
+}
+
+#define NL_FN_BACKWARD_KEY "nnlua.Function.backward"
+
+/* Calls the Lua trampoline backward(ctx, node, grad, retain_graph) -> list of gradients (it
+ * checks their count and shapes) and hands them to the engine. */
+static int nl_luafn_backward(nl_node *n, nl_tensor *g, nl_tensor **gi) {
+  nl_luafn *f = n->ctx;
+  if (!f) return nl_failc("%s: the Lua state of this Function is gone", n->name);
+  lua_State *L = nl_ag_L ? nl_ag_L : f->main;
+  int top = lua_gettop(L);
+  if (!lua_checkstack(L, 8)) return nl_failc("%s: Lua stack overflow", n->name);
+  lua_getfield(L, LUA_REGISTRYINDEX, NL_FN_BACKWARD_KEY);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->ref);
+  nl_push_node(L, n);
+  nl_tensor_retain(g);
+  nl_lua_push(L, g);
+  lua_pushboolean(L, nl_ag_retaining_graph());
+  if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+    const char *m = lua_tostring(L, -1);
+    nl_fail("%s", m ? m : "error in Function backward");
+    lua_settop(L, top);
+    return -1;
+  }
+  if (lua_istable(L, -1))
+    for (int i = 0; i < n->n_next; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      nl_tensor *t = nl_lua_to(L, -1);
+      if (t && nl_ag_need(n, i)) {
+        nl_tensor_retain(t);
+        gi[i] = t;
+      }
+      lua_pop(L, 1);
+    }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* _function_record(ctx, name, out, inputs, n) -> an alias of out whose grad_fn is a node
+ * over the n inputs (inputs[i] a tensor or nil) that calls the Lua backward. */
+static int nl_f_function_record(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char *name = luaL_checkstring(L, 2);
+  nl_tensor *out = nl_lua_check(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  lua_Integer nin = luaL_checkinteger(L, 5);
+  if (nin < 0 || nin > NL_AG_MAXLIST) return luaL_error(L, "%s: at most %d inputs", name, NL_AG_MAXLIST);
+  nl_tensor *ins[NL_AG_MAXLIST];
+  for (int i = 0; i < nin; i++) {
+    lua_rawgeti(L, 4, i + 1);
+    ins[i] = nl_lua_to(L, -1); /* the inputs table keeps it alive */
+    if (ins[i] && !nl_dtype_is_float(ins[i]->dtype)) ins[i] = NULL;
+    lua_pop(L, 1);
+  }
+  nl_luafn *f = calloc(1, sizeof *f);
+  if (!f) return luaL_error(L, "%s: out of memory", name);
+  snprintf(f->name, sizeof f->name, "%s", name);
+  nl_node *n = nl_node_new(f->name, nl_luafn_backward, (int)nin, (const nl_tensor *const *)ins);
+  nl_tensor *o = n ? nl_detach(out) : NULL;
+  if (!o) {
+    free(f);
+    nl_node_release(n);
+    return nl_lua_error(L);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  f->main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  lua_pushvalue(L, 1);
+  f->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  n->ctx = f;
+  n->release = nl_luafn_release;
+  nl_ag_set_history(o, n);
+  nl_lua_push(L, o);
+  return 1;
+}
+
+/* _reattach(t, node): an alias of t whose history is node (a saved output under create_graph) */
+static int nl_f_reattach(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  nl_node *n = nl_check_node(L, 2);
+  nl_tensor *u = nl_detach(t);
+  if (!u) return nl_lua_error(L);
+  nl_node_retain(n);
+  nl_ag_set_history(u, n);
+  nl_lua_push(L, u);
+  return 1;
+}
+
+static int nl_f_set_fn_backward(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, NL_FN_BACKWARD_KEY);
+  return 0;
+}
+
+static int nl_get_version(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)nl_lua_check(L, 1)->storage->version);
+  return 1;
+}
+
+/* ---- anomaly mode ------------------------------------------------------------------------ */
+static lua_State *nl_trace_L; /* the state that turned anomaly mode on */
+static char *nl_trace_hook(void) {
+  lua_State *L = nl_trace_L;
+  if (!L || !lua_checkstack(L, 4)) return NULL;
+  luaL_traceback(L, L, NULL, 1);
+  const char *s = lua_tostring(L, -1);
+  char *r = s ? strdup(s) : NULL;
+  lua_pop(L, 1);
+  return r;
+}
+static int nl_f_set_detect_anomaly(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TBOOLEAN);
+  bool prev = nl_anomaly_enabled();
+  bool on = lua_toboolean(L, 1);
+  if (on) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    nl_trace_L = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    nl_anomaly_trace_hook = nl_trace_hook;
+  }
+  nl_set_anomaly_enabled(on);
+  lua_pushboolean(L, prev);
+  return 1;
+}
+static int nl_f_is_anomaly_enabled(lua_State *L) { lua_pushboolean(L, nl_anomaly_enabled()); return 1; }
+
 static const nl_lua_reg nl_autograd_regs[] = {
+    {"_function_record", nl_f_function_record, NL_FN},
+    {"_function_reattach", nl_f_reattach, NL_FN},
+    {"_function_set_backward", nl_f_set_fn_backward, NL_FN},
+    {"_set_detect_anomaly", nl_f_set_detect_anomaly, NL_FN},
+    {"_is_anomaly_enabled", nl_f_is_anomaly_enabled, NL_FN},
     {"backward", nl_m_backward, NL_METHOD},
     {"retain_grad", nl_m_retain_grad, NL_METHOD},
     {"detach_", nl_m_detach_, NL_METHOD},
@@ -292,6 +437,7 @@ void nl_lua_open_autograd(lua_State *L) {
   nl_lua_getter(L, "is_leaf", nl_get_is_leaf);
   nl_lua_getter(L, "data", nl_get_data);
   nl_lua_getter(L, "retains_grad", nl_get_retains_grad);
+  nl_lua_getter(L, "_version", nl_get_version);
   if (luaL_newmetatable(L, NL_NODE_MT)) {
     static const luaL_Reg mt[] = {{"__gc", nl_node_gc}, {"__index", nl_node_index}, {"__tostring", nl_node_tostring},
                                   {"__eq", nl_node_eq}, {NULL, NULL}};

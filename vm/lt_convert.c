@@ -24,7 +24,7 @@ static void nl_push_converted(lua_State *L, nl_tensor *t, nl_dtype dt, nl_device
   nl_tensor *c = nl_ag_to_dtype(t, dt);
   if (!c) nl_lua_error(L);
   if (!nl_device_eq(nl_device_of(c), dev)) {
-    nl_tensor *d = nl_to_device(c, dev);
+    nl_tensor *d = nl_ag_to_device(c, dev);
     nl_tensor_free(c);
     c = d;
   }

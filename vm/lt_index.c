@@ -144,10 +144,7 @@ static int nl_l_index_fill_impl(lua_State *L, int inplace) {
     lua_pushvalue(L, 1);
     return 1;
   }
-  nl_tensor *c = nl_clone(t);
-  nl_lua_push(L, c);
-  c->storage->version = 0;
-  nl_lua_check_status(L, nl_ag_index_fill_(c, d, i, v));
+  nl_lua_push(L, nl_ag_index_fill(t, d, i, v));
   return 1;
 }
 static int nl_l_index_fill_(lua_State *L) { return nl_l_index_fill_impl(L, 1); }
@@ -167,24 +164,28 @@ static int nl_l_index_add_impl(lua_State *L, int inplace) {
     lua_pushvalue(L, 1);
     return 1;
   }
-  nl_tensor *c = nl_clone(t);
-  nl_lua_push(L, c);
-  c->storage->version = 0;
-  nl_lua_check_status(L, nl_ag_index_add_(c, d, i, src, alpha));
+  nl_lua_push(L, nl_ag_index_add(t, d, i, src, alpha));
   return 1;
 }
 static int nl_l_index_add_(lua_State *L) { return nl_l_index_add_impl(L, 1); }
 static int nl_l_index_add(lua_State *L) { return nl_l_index_add_impl(L, 0); }
 
-static int nl_l_index_copy_(lua_State *L) {
+static int nl_l_index_copy_impl(lua_State *L, int inplace) {
+  const char *op = inplace ? "index_copy_" : "index_copy";
   nl_tensor *t = nl_lua_check(L, 1);
-  int d = nl_l_dim(L, "index_copy_", 2, t);
+  int d = nl_l_dim(L, op, 2, t);
   nl_tensor *src = nl_lua_check(L, 4);
-  nl_tensor *i = nl_l_index0(L, 3, "index_copy_", -1);
+  nl_tensor *i = nl_l_index0(L, 3, op, -1);
+  if (!inplace) {
+    nl_lua_push(L, nl_ag_index_copy(t, d, i, src));
+    return 1;
+  }
   nl_lua_check_status(L, nl_ag_index_copy_(t, d, i, src));
   lua_pushvalue(L, 1);
   return 1;
 }
+static int nl_l_index_copy_(lua_State *L) { return nl_l_index_copy_impl(L, 1); }
+static int nl_l_index_copy(lua_State *L) { return nl_l_index_copy_impl(L, 0); }
 
 /* ---- t[key] and t[key] = v ---------------------------------------------------------------- */
 /* A tensor entry of a key, applied after the view entries: a bool mask over dims vdim..
@@ -330,7 +331,7 @@ int nl_lua_index_get(lua_State *L) {
 int nl_lua_index_set(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   luaL_checkany(L, 3);
-  nl_lua_check_status(L, nl_ag_check_inplace_nodiff(t, "t[...] ="));
+  nl_lua_check_status(L, nl_ag_check_inplace(t, "t[...] ="));
   if (t->ndim == 0 && lua_type(L, 2) == LUA_TNUMBER) return luaL_error(L, "t[...]: cannot index a 0-d tensor");
   nl_keystate s;
   nl_key_view(L, t, &s);
@@ -341,10 +342,14 @@ int nl_lua_index_set(lua_State *L) {
   }
   bool scalar = !src || nl_numel(src) == 1;
   double v = scalar ? nl_l_value(L, 3, "t[...] =") : 0;
-  if (s.nt == 0) {
-    nl_lua_check_status(L, src ? nl_copy_(s.v, src) : nl_fill_(s.v, v));
+  if (s.nt == 0) { /* a view of t: AssignBackward on t when recording */
+    nl_lua_check_status(L, nl_ag_assign_view(t, s.v, src, v));
     return 0;
   }
+  /* tensor keys: not differentiable */
+  if (nl_grad_enabled() && (t->requires_grad || (src && src->requires_grad)))
+    return luaL_error(L, "t[...] =: assignment with a tensor index into (or from) a tensor that requires grad is not "
+                         "supported by autograd; use index_copy / masked_scatter / where out of place");
   if (s.nt > 1) return luaL_error(L, "t[...] =: at most one tensor index is supported in an assignment (got %d)", s.nt);
   nl_tkey *k = &s.te[0];
   if (k->is_mask) {
@@ -399,6 +404,7 @@ static const nl_lua_reg nl_index_regs[] = {
     {"index_add_", nl_l_index_add_, NL_METHOD},
     {"index_add", nl_l_index_add, NL_BOTH},
     {"index_copy_", nl_l_index_copy_, NL_METHOD},
+    {"index_copy", nl_l_index_copy, NL_BOTH},
     {NULL, NULL, 0},
 };
 

@@ -167,7 +167,9 @@ static int nl_l_max_min(lua_State *L, bool is_min) {
     if (nl_numel(t) == 0)
       return luaL_error(L, "%s: expected reduction dim to be specified for input.numel() == 0; "
                            "specify the reduction dim with the 'dim' argument", name);
-    nl_lua_push(L, nl_ag_reduce(is_min ? NL_OP_AMIN : NL_OP_AMAX, t, 0, false, 0));
+    nl_tensor *r = nl_ag_reduce(is_min ? NL_OP_AMIN : NL_OP_AMAX, t, 0, false, 0);
+    if (r && r->grad_fn) r->grad_fn->name = is_min ? "MinBackward" : "MaxBackward"; /* PyTorch's name */
+    nl_lua_push(L, r);
     return 1;
   }
   int dim = nl_lua_dim(L, name, luaL_checkinteger(L, di), t->ndim, 0);

@@ -218,7 +218,7 @@ static int nl_l_detach(lua_State *L) { nl_lua_push(L, nl_detach(nl_lua_check(L, 
 static int nl_l_unfold(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   int d = nl_lua_dim(L, "unfold", luaL_checkinteger(L, 2), t->ndim, 0);
-  nl_lua_push(L, nl_unfold(t, d, luaL_checkinteger(L, 3), luaL_checkinteger(L, 4)));
+  nl_lua_push(L, nl_ag_unfold(t, d, luaL_checkinteger(L, 3), luaL_checkinteger(L, 4)));
   return 1;
 }
 

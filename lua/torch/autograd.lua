@@ -43,6 +43,26 @@ function M.install(torch)
   end
   autograd.no_grad, autograd.enable_grad = torch.no_grad, torch.enable_grad
 
+  -- torch.autograd.set_detect_anomaly(b) -> previous; while on, every node records the Lua
+  -- traceback of its forward call and backward fails on a NaN or inf gradient naming them.
+  function autograd.set_detect_anomaly(on)
+    if type(on) ~= "boolean" then
+      error(("set_detect_anomaly: expected a boolean (got %s)"):format(type(on)), 2)
+    end
+    return torch._set_detect_anomaly(on)
+  end
+  autograd.is_anomaly_enabled = torch._is_anomaly_enabled
+  -- detect_anomaly(fn, ...): runs fn with anomaly mode on (restored afterwards)
+  function autograd.detect_anomaly(fn, ...)
+    local prev = torch._set_detect_anomaly(true)
+    local res = table.pack(pcall(fn, ...))
+    torch._set_detect_anomaly(prev)
+    if not res[1] then error(res[2], 0) end
+    return table.unpack(res, 2, res.n)
+  end
+
+  autograd.Function = M.function_class(torch, with_mode)
+
   -- torch.autograd.gradcheck(fn, inputs, {eps=1e-6, atol=1e-5, rtol=1e-3, raise=true}):
   -- compares the gradients of every output element from backward with float64 central
   -- differences. Inputs that require grad must be float64. Returns true, or raises (or
@@ -119,6 +139,164 @@ function M.install(torch)
       end
     end
     return true
+  end
+end
+
+-- torch.autograd.Function{forward=function(ctx, ...) end, backward=function(ctx, grad) end,
+-- name=}: an op written in Lua. F(...) or F:apply(...) runs forward with grad mode off; when
+-- grad mode is on and a tensor input requires grad, the (single tensor) output gets a node
+-- "<name>Backward" whose backward calls F.backward(ctx, grad_output), which returns one
+-- gradient (or nil) per forward input. ctx:save_for_backward(...) / ctx.saved_tensors (checked
+-- against in-place changes, freed after a backward without retain_graph),
+-- ctx.needs_input_grad (a list of booleans), and any other field the user sets on ctx.
+function M.function_class(torch, with_mode)
+  local record, reattach = torch._function_record, torch._function_reattach
+  local is_tensor = torch.is_tensor
+
+  local Ctx = {}
+  local function fname(ctx) return rawget(ctx, "_name") or "Function" end
+  local function saved(ctx)
+    local s = rawget(ctx, "_saved")
+    if s == nil then return {} end
+    if s == false then
+      error(fname(ctx) .. ": trying to backward through the graph a second time (or directly access saved " ..
+        "tensors after they have already been freed); saved values are freed after backward(): specify " ..
+        "retain_graph=true if you need to backward through the graph a second time", 2)
+    end
+    local out = {}
+    for i = 1, s.n do
+      local t = s[i]
+      if t ~= nil then
+        if t._version ~= s.version[i] then
+          error(("%s: a tensor saved by save_for_backward (argument %d) was modified by an in-place " ..
+            "operation (version %d, expected %d)"):format(fname(ctx), i, t._version, s.version[i]), 2)
+        end
+        local node = rawget(ctx, "_node")
+        if s.output[i] and node and torch.is_grad_enabled() then t = reattach(t, node) end
+        out[i] = t
+      end
+    end
+    return out
+  end
+  Ctx.__index = function(ctx, k)
+    if k == "saved_tensors" then return saved(ctx) end
+    return Ctx[k]
+  end
+  Ctx.__name = "torch.autograd.FunctionCtx"
+  function Ctx.save_for_backward(ctx, ...)
+    local n = select("#", ...)
+    local s = { n = n, version = {}, output = {} }
+    for i = 1, n do
+      local t = select(i, ...)
+      if t ~= nil and not is_tensor(t) then
+        error(("%s: save_for_backward can only save tensors or nil (argument %d is a %s)"):format(
+          fname(ctx), i, type(t)), 2)
+      end
+      s[i] = t
+      s.version[i] = t and t._version
+    end
+    rawset(ctx, "_saved", s)
+  end
+
+  local function shape_str(sz)
+    local p = {}
+    for i = 1, #sz do p[i] = tostring(sz[i]) end
+    return "[" .. table.concat(p, ", ") .. "]"
+  end
+
+  -- called by the C node: checks and returns the gradients of the forward inputs
+  torch._function_set_backward(function(ctx, node, grad, retain)
+    local F = rawget(ctx, "_fn")
+    rawset(ctx, "_node", node)
+    local res = table.pack(pcall(F.backward, ctx, grad))
+    rawset(ctx, "_node", nil)
+    if not retain and rawget(ctx, "_saved") then rawset(ctx, "_saved", false) end
+    if not res[1] then error(res[2], 0) end
+    local name, nin, shapes = fname(ctx), rawget(ctx, "_nin"), rawget(ctx, "_shapes")
+    local count = res.n - 1
+    while count > nin and res[count + 1] == nil do count = count - 1 end
+    if count ~= nin then
+      error(("%s: backward returned %d gradients, expected %d (one per forward input)"):format(name, count, nin), 0)
+    end
+    local grads = {}
+    for i = 1, nin do
+      local g = res[i + 1]
+      if g ~= nil then
+        if not is_tensor(g) then
+          error(("%s: backward returned a %s for input %d (expected a tensor or nil)"):format(name, type(g), i), 0)
+        end
+        local want = shapes[i]
+        if not want then
+          error(("%s: backward returned a gradient for input %d, but that forward input is not a tensor")
+            :format(name, i), 0)
+        end
+        local ok = #g.shape == #want
+        for d = 1, #want do ok = ok and g.shape[d] == want[d] end
+        if not ok then
+          error(("%s: backward returned a gradient of shape %s for input %d, expected shape %s"):format(
+            name, shape_str(g.shape), i, shape_str(want)), 0)
+        end
+        grads[i] = g
+      end
+    end
+    return grads
+  end)
+
+  local Function = {}
+  function Function.apply(F, ...)
+    local n = select("#", ...)
+    local args = table.pack(...)
+    local name = (rawget(F, "name") or "Function") .. "Backward"
+    local ctx = setmetatable({ _name = name }, Ctx)
+    local needs, any = {}, false
+    local on = torch.is_grad_enabled()
+    for i = 1, n do
+      local a = args[i]
+      needs[i] = on and is_tensor(a) and a.requires_grad or false
+      any = any or needs[i]
+    end
+    ctx.needs_input_grad = needs
+    local out = table.pack(with_mode(false, F.forward, ctx, ...))
+    if not any then return table.unpack(out, 1, out.n) end
+    if out.n ~= 1 or not is_tensor(out[1]) then
+      error(("%s: forward must return a single tensor when an input requires grad (got %d values, the first a %s)")
+        :format(name, out.n, out.n > 0 and type(out[1]) or "nil"), 2)
+    end
+    local o = out[1]
+    if o.dtype ~= "float32" and o.dtype ~= "float64" and o.dtype ~= "float16" and o.dtype ~= "bfloat16" then
+      return o
+    end
+    local s = rawget(ctx, "_saved")
+    if s then
+      for i = 1, s.n do
+        if rawequal(s[i], o) then s.output[i] = true end
+      end
+    end
+    local shapes = {}
+    for i = 1, n do
+      if is_tensor(args[i]) then shapes[i] = args[i].shape end
+    end
+    rawset(ctx, "_fn", F)
+    rawset(ctx, "_nin", n)
+    rawset(ctx, "_shapes", shapes)
+    return record(ctx, name, o, args, n)
+  end
+
+  local FunctionMT = {
+    __index = Function,
+    __call = function(F, ...) return Function.apply(F, ...) end,
+    __name = "torch.autograd.Function",
+  }
+  return function(def)
+    if type(def) ~= "table" then
+      error(("autograd.Function: expected a table {forward=, backward=} (got %s)"):format(type(def)), 2)
+    end
+    for _, k in ipairs({ "forward", "backward" }) do
+      if type(rawget(def, k)) ~= "function" then
+        error(("autograd.Function: field '%s' must be a function (got %s)"):format(k, type(rawget(def, k))), 2)
+      end
+    end
+    return setmetatable(def, FunctionMT)
   end
 end
 
