@@ -324,3 +324,44 @@ describe("nn.functional labels and errors", function()
     if not ok then package.preload["nn.Module"] = nil; package.loaded["nn.Module"] = had end
   end)
 end)
+
+describe("nn.functional dtypes and strides", function()
+  local function max_diff(a, b)
+    local va, vb = torch._flat_values(a), torch._flat_values(b)
+    local m = 0
+    for i = 1, #va do m = math.max(m, math.abs(va[i] - vb[i])) end
+    return m
+  end
+  it("float32 and non-contiguous inputs agree with contiguous float64", function()
+    torch.manual_seed(3)
+    local xt = torch.randn(2, 3, 6, 5):transpose(3, 4) -- (2, 3, 5, 6), non-contiguous
+    local w = torch.randn(4, 3, 3, 3)
+    local cases = {
+      function(x) return F.conv2d(x, w:to(x.dtype), nil, { padding = 1 }) end,
+      function(x) return F.max_pool2d(x, 2) end,
+      function(x) return F.avg_pool2d(x, 2) end,
+      function(x) return F.layer_norm(x, { 6 }) end,
+      function(x) return F.group_norm(x, 3) end,
+      function(x) return F.batch_norm(x, nil, nil, nil, nil, true) end,
+      function(x) return F.gelu(x) end,
+      function(x) return F.pad(x, { 1, 1, 2, 0 }, "reflect") end,
+      function(x) return F.mse_loss(x, x:flip(4)) end,
+    }
+    for i, f in ipairs(cases) do
+      local a = xt:detach():requires_grad_()
+      local ya = f(a)
+      ya:sum():backward()
+      local b = xt:contiguous():double():requires_grad_()
+      local yb = f(b)
+      yb:sum():backward()
+      assert.equal("float32", ya.dtype)
+      assert.is_true(max_diff(ya, yb) < 1e-4, "case " .. i .. " output")
+      assert.is_true(max_diff(a.grad, b.grad) < 1e-4, "case " .. i .. " grad")
+    end
+  end)
+  it("empty batches", function()
+    local y = F.conv2d(torch.randn(0, 2, 4, 4), torch.randn(3, 2, 3, 3))
+    assert.are.same({ 0, 3, 2, 2 }, { table.unpack(y.shape) })
+    assert.are.same({ 0, 2, 2, 2 }, { table.unpack(F.max_pool2d(torch.randn(0, 2, 4, 4), 2).shape) })
+  end)
+end)
