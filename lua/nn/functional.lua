@@ -322,7 +322,11 @@ function F.pad(x, ...)
   local o = args("pad", { "pad", "mode", "value" }, ...)
   check_tensor("pad", "input", x)
   if type(o.pad) ~= "table" then error("pad: expected pad to be an array of numbers", 2) end
-  return K.pad(x, o.pad, o.mode or "constant", o.value or 0)
+  local mode = o.mode or "constant"
+  if mode ~= "constant" and mode ~= "reflect" and mode ~= "replicate" then
+    error(("pad: mode '%s' is not supported (expected 'constant', 'reflect' or 'replicate')"):format(tostring(mode)), 2)
+  end
+  return K.pad(x, o.pad, mode, o.value or 0)
 end
 
 -- ---- losses ---------------------------------------------------------------------------------
