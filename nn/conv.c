@@ -40,10 +40,13 @@ void nl_conv_same_padding(int64_t k, int64_t dilation, int64_t *lo, int64_t *hi)
   *hi = total - *lo;
 }
 
-/* OpenBLAS runs single-threaded while the batch loop is parallel; returns the old count. */
+/* OpenBLAS runs single-threaded while the batch loop is parallel; returns the old count.
+ * Small convolutions (under ~1 MFLOP) stay on one thread: waking a team costs more than the
+ * work (and much more on a loaded machine). */
 static int nn_blas_serial(nn_conv_geo *g) {
   int nt = nl_get_num_threads();
-  g->par = g->N > 1 && nt > 1;
+  double flops = 2.0 * (double)g->N * (double)g->O * (double)(g->Ho * g->Wo) * (double)(g->Cg * g->kh * g->kw);
+  g->par = g->N > 1 && nt > 1 && flops >= 1e6;
   if (g->par) openblas_set_num_threads(1);
   return nt;
 }

@@ -5,27 +5,48 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 
-/* col (K, Ho*Wo) <- the receptive fields of x (Cg, H, W); zeros where padding. */
+/* The output columns ow whose input column iw = ow*sw + base lies in [0, W): [*lo, *hi). */
+#ifndef NN_OW_RANGE
+#define NN_OW_RANGE
+static inline void nn_ow_range(int64_t base, int64_t sw, int64_t W, int64_t Wo, int64_t *lo, int64_t *hi) {
+  int64_t a = base >= 0 ? 0 : (-base + sw - 1) / sw;
+  int64_t b = W - 1 - base < 0 ? 0 : (W - 1 - base) / sw + 1;
+  if (b > Wo) b = Wo;
+  if (a > b) a = b;
+  *lo = a, *hi = b;
+}
+#endif
+
+/* col (K, Ho*Wo) <- the receptive fields of x (Cg, H, W); zeros where padding. The valid
+ * output columns of each kernel offset are computed once (no per-element bounds checks);
+ * stride 1 copies them with memcpy. */
 static void CAT(im2col, S)(const T *x, T *col, const nn_conv_geo *g) {
   int64_t HW = g->Ho * g->Wo;
-  for (int64_t c = 0; c < g->Cg; c++)
-    for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
+  for (int64_t kj = 0; kj < g->kw; kj++) {
+    int64_t base = kj * g->dw - g->pw, lo, hi;
+    nn_ow_range(base, g->sw, g->W, g->Wo, &lo, &hi);
+    for (int64_t c = 0; c < g->Cg; c++)
+      for (int64_t ki = 0; ki < g->kh; ki++) {
         T *row = col + ((c * g->kh + ki) * g->kw + kj) * HW;
         const T *xc = x + c * g->H * g->W;
         for (int64_t oh = 0; oh < g->Ho; oh++) {
           int64_t ih = oh * g->sh - g->ph + ki * g->dh;
           T *r = row + oh * g->Wo;
           if (ih < 0 || ih >= g->H) {
-            for (int64_t ow = 0; ow < g->Wo; ow++) r[ow] = 0;
+            memset(r, 0, sizeof(T) * (size_t)g->Wo);
             continue;
           }
-          const T *xr = xc + ih * g->W;
-          int64_t iw = -g->pw + kj * g->dw;
-          for (int64_t ow = 0; ow < g->Wo; ow++, iw += g->sw)
-            r[ow] = (iw >= 0 && iw < g->W) ? xr[iw] : 0;
+          const T *xr = xc + ih * g->W; /* input column of ow: base + ow*sw */
+          for (int64_t ow = 0; ow < lo; ow++) r[ow] = 0;
+          if (g->sw == 1) {
+            if (hi > lo) memcpy(r + lo, xr + base + lo, sizeof(T) * (size_t)(hi - lo));
+          } else {
+            for (int64_t ow = lo; ow < hi; ow++) r[ow] = xr[base + ow * g->sw];
+          }
+          for (int64_t ow = hi; ow < g->Wo; ow++) r[ow] = 0;
         }
       }
+  }
 }
 
 /* x (Cg, H, W) += the columns of col (K, Ho*Wo) (the adjoint of im2col). */
@@ -34,16 +55,19 @@ static void CAT(col2im, S)(const T *col, T *x, const nn_conv_geo *g) {
   for (int64_t c = 0; c < g->Cg; c++)
     for (int64_t ki = 0; ki < g->kh; ki++)
       for (int64_t kj = 0; kj < g->kw; kj++) {
+        int64_t base = kj * g->dw - g->pw, lo, hi;
+        nn_ow_range(base, g->sw, g->W, g->Wo, &lo, &hi);
         const T *row = col + ((c * g->kh + ki) * g->kw + kj) * HW;
         T *xc = x + c * g->H * g->W;
         for (int64_t oh = 0; oh < g->Ho; oh++) {
           int64_t ih = oh * g->sh - g->ph + ki * g->dh;
           if (ih < 0 || ih >= g->H) continue;
           const T *r = row + oh * g->Wo;
-          T *xr = xc + ih * g->W;
-          int64_t iw = -g->pw + kj * g->dw;
-          for (int64_t ow = 0; ow < g->Wo; ow++, iw += g->sw)
-            if (iw >= 0 && iw < g->W) xr[iw] += r[ow];
+          T *xr = xc + ih * g->W; /* input column of ow: base + ow*sw */
+          if (g->sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) xr[base + ow] += r[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ow++) xr[base + ow * g->sw] += r[ow];
         }
       }
 }

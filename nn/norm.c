@@ -1,5 +1,6 @@
 /* norm.c: batch_norm, layer_norm and group_norm, forward and fused backward (CPU).
- * Arithmetic in float64 (two-pass mean/variance), results cast back to the input dtype.
+ * Arithmetic in float64 (two-pass mean/variance); batch_norm reads and writes the big tensors
+ * in their own dtype (no float64 copies), layer/group norm cast float64 results back.
  * All three normalise rows: xhat = (x - mean) * rstd, y = xhat * w + b; their backward is
  * gx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * w over each row. */
 #include <math.h>
@@ -20,6 +21,80 @@ static int nn_check_vec(const char *op, const char *what, const nl_tensor *t, co
 }
 
 /* ---- batch_norm ---------------------------------------------------------------------------- */
+/* The per-channel loops for x of element type T (float or double), accumulating in double.
+ * x, y, g, gx: (N, C, S) contiguous; the per-channel vectors are float64 (NULL: absent). */
+typedef struct nn_bn_geo {
+  int64_t N, C, S;
+  bool training;
+  double momentum, eps;
+} nn_bn_geo;
+#define NN_BN(T, SUF)                                                                              \
+  static void nn_bn_fwd##SUF(const T *xs, T *ys, double *mean, double *inv, double *rm, double *rv, \
+                             const double *w, const double *b, const nn_bn_geo *g) {               \
+    int64_t N = g->N, C = g->C, S = g->S, M = N * S;                                              \
+    _Pragma("omp parallel for if (M * C > 32768)")                                                \
+    for (int64_t c = 0; c < C; c++) {                                                             \
+      double mu, is;                                                                              \
+      if (g->training) {                                                                          \
+        double s = 0, q = 0;                                                                      \
+        for (int64_t n = 0; n < N; n++) {                                                         \
+          const T *xr = xs + (n * C + c) * S;                                                     \
+          for (int64_t i = 0; i < S; i++) s += xr[i];                                             \
+        }                                                                                         \
+        mu = s / (double)M;                                                                       \
+        for (int64_t n = 0; n < N; n++) {                                                         \
+          const T *xr = xs + (n * C + c) * S;                                                     \
+          for (int64_t i = 0; i < S; i++) {                                                       \
+            double d = xr[i] - mu;                                                                \
+            q += d * d;                                                                           \
+          }                                                                                       \
+        }                                                                                         \
+        is = 1.0 / sqrt(q / (double)M + g->eps);                                                 \
+        if (rm) rm[c] = (1 - g->momentum) * rm[c] + g->momentum * mu;                             \
+        if (rv) rv[c] = (1 - g->momentum) * rv[c] + g->momentum * q / (double)(M - 1);            \
+      } else {                                                                                    \
+        mu = rm[c];                                                                               \
+        is = 1.0 / sqrt(rv[c] + g->eps);                                                          \
+      }                                                                                           \
+      mean[c] = mu, inv[c] = is;                                                                  \
+      double sc = is * (w ? w[c] : 1.0), sh = (b ? b[c] : 0.0) - mu * sc;                         \
+      for (int64_t n = 0; n < N; n++) {                                                           \
+        const T *xr = xs + (n * C + c) * S;                                                       \
+        T *yr = ys + (n * C + c) * S;                                                             \
+        for (int64_t i = 0; i < S; i++) yr[i] = (T)(xr[i] * sc + sh);                             \
+      }                                                                                           \
+    }                                                                                             \
+  }                                                                                               \
+  static void nn_bn_bwd##SUF(const T *xs, const T *gy, T *ox, double *ow, double *ob, const double *w, \
+                             const double *mean, const double *inv, const nn_bn_geo *g) {          \
+    int64_t N = g->N, C = g->C, S = g->S;                                                         \
+    double M = (double)(N * S);                                                                   \
+    _Pragma("omp parallel for if (N * S * C > 32768)")                                            \
+    for (int64_t c = 0; c < C; c++) {                                                             \
+      double sg = 0, sgx = 0, mu = mean[c], is = inv[c], wc = w ? w[c] : 1.0;                     \
+      for (int64_t n = 0; n < N; n++) {                                                           \
+        const T *xr = xs + (n * C + c) * S, *gr = gy + (n * C + c) * S;                           \
+        for (int64_t i = 0; i < S; i++) {                                                         \
+          sg += gr[i];                                                                            \
+          sgx += gr[i] * (xr[i] - mu);                                                            \
+        }                                                                                         \
+      }                                                                                           \
+      sgx *= is;                                                                                  \
+      ob[c] = sg, ow[c] = sgx;                                                                    \
+      if (!ox) continue;                                                                          \
+      /* training: gx = w*is*(g - sg/M - xhat*sgx/M); eval: g*w*is */                             \
+      double k1 = wc * is, k2 = g->training ? sg / M : 0, k3 = g->training ? sgx / M * is : 0;    \
+      for (int64_t n = 0; n < N; n++) {                                                           \
+        const T *xr = xs + (n * C + c) * S, *gr = gy + (n * C + c) * S;                           \
+        T *orow = ox + (n * C + c) * S;                                                           \
+        for (int64_t i = 0; i < S; i++) orow[i] = (T)(k1 * (gr[i] - k2 - (xr[i] - mu) * k3));     \
+      }                                                                                           \
+    }                                                                                             \
+  }
+NN_BN(float, _f32)
+NN_BN(double, _f64)
+#undef NN_BN
+
 int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *running_var,
                   const nl_tensor *weight, const nl_tensor *bias, bool training, double momentum,
                   double eps, nl_tensor **y, nl_tensor **save_mean, nl_tensor **save_invstd) {
@@ -40,7 +115,9 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
   int64_t M = N * S;
   if (training && M <= 1)
     return nl_failc("%s: expected more than 1 value per channel when training, got input size %s", op, SHP(x));
-  nl_tensor *xd = nn_f64(x), *yd = nl_empty(x->ndim, x->shape, NL_FLOAT64, nl_cpu());
+  /* x and y stay in x's dtype (no float64 round trip of the big tensors); the statistics and
+   * the per-channel vectors are float64 */
+  nl_tensor *xd = nn_contig(x), *yd = nl_empty(x->ndim, x->shape, x->dtype, nl_cpu());
   nl_tensor *md = nl_empty(1, &C, NL_FLOAT64, nl_cpu()), *id = nl_empty(1, &C, NL_FLOAT64, nl_cpu());
   nl_tensor *wd = nn_f64(weight), *bd = nn_f64(bias);
   nl_tensor *rmd = nn_f64(running_mean), *rvd = nn_f64(running_var);
@@ -48,36 +125,11 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
     nn_free4(xd, yd, md, id), nn_free4(wd, bd, rmd, rvd);
     return -1;
   }
-  const double *xs = D(xd), *w = D(wd), *b = D(bd);
-  double *ys = D(yd), *mean = D(md), *inv = D(id), *rm = D(rmd), *rv = D(rvd);
+  nn_bn_geo bg = {N, C, S, training, momentum, eps};
   /* rmd/rvd may share memory with the caller's running stats (already float64 and
    * contiguous): new values are computed into locals first, then written. */
-#pragma omp parallel for if (M * C > 32768)
-  for (int64_t c = 0; c < C; c++) {
-    double mu, is;
-    if (training) {
-      double s = 0, q = 0;
-      for (int64_t n = 0; n < N; n++)
-        for (int64_t i = 0; i < S; i++) s += xs[(n * C + c) * S + i];
-      mu = s / (double)M;
-      for (int64_t n = 0; n < N; n++)
-        for (int64_t i = 0; i < S; i++) {
-          double d = xs[(n * C + c) * S + i] - mu;
-          q += d * d;
-        }
-      double var = q / (double)M;
-      is = 1.0 / sqrt(var + eps);
-      if (rm) rm[c] = (1 - momentum) * rm[c] + momentum * mu;
-      if (rv) rv[c] = (1 - momentum) * rv[c] + momentum * q / (double)(M - 1);
-    } else {
-      mu = rm[c];
-      is = 1.0 / sqrt(rv[c] + eps);
-    }
-    mean[c] = mu, inv[c] = is;
-    double sc = is * (w ? w[c] : 1.0), sh = (b ? b[c] : 0.0) - mu * sc;
-    for (int64_t n = 0; n < N; n++)
-      for (int64_t i = 0; i < S; i++) ys[(n * C + c) * S + i] = xs[(n * C + c) * S + i] * sc + sh;
-  }
+  if (x->dtype == NL_FLOAT32) nn_bn_fwd_f32(nl_data(xd), nl_data(yd), D(md), D(id), D(rmd), D(rvd), D(wd), D(bd), &bg);
+  else nn_bn_fwd_f64(nl_data(xd), nl_data(yd), D(md), D(id), D(rmd), D(rvd), D(wd), D(bd), &bg);
   int st = 0;
   if (training && running_mean && rmd != running_mean) st |= nl_copy_(running_mean, rmd);
   if (training && running_var && rvd != running_var) st |= nl_copy_(running_var, rvd);
@@ -88,7 +140,7 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
     nn_free4(yd, md, id, NULL);
     return -1;
   }
-  nn_out(y, nn_to(yd, x->dtype));
+  nn_out(y, yd);
   nn_out(save_mean, nn_to(md, x->dtype));
   nn_out(save_invstd, nn_to(id, x->dtype));
   return 0;
@@ -108,40 +160,20 @@ int nl_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_ten
   if (nn_check_vec(op, "weight", weight, x, C) || nn_check_vec(op, "save_mean", save_mean, x, C) ||
       nn_check_vec(op, "save_invstd", save_invstd, x, C))
     return -1;
-  nl_tensor *xd = nn_f64(x), *gd = nn_f64(gy), *wd = nn_f64(weight), *md = nn_f64(save_mean), *id = nn_f64(save_invstd);
-  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : NULL;
+  nl_tensor *xd = nn_contig(x), *gd = nn_contig(gy), *wd = nn_f64(weight), *md = nn_f64(save_mean), *id = nn_f64(save_invstd);
+  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
   nl_tensor *rw = nl_empty(1, &C, NL_FLOAT64, nl_cpu()), *rb = nl_empty(1, &C, NL_FLOAT64, nl_cpu());
   if (!xd || !gd || (weight && !wd) || !md || !id || (gx && !rx) || !rw || !rb) {
     nn_free4(xd, gd, wd, md), nn_free4(id, rx, rw, rb);
     return -1;
   }
-  const double *xs = D(xd), *g = D(gd), *w = D(wd), *mean = D(md), *inv = D(id);
-  double *ox = D(rx), *ow = D(rw), *ob = D(rb);
-  double M = (double)(N * S);
-#pragma omp parallel for if (N * S * C > 32768)
-  for (int64_t c = 0; c < C; c++) {
-    double sg = 0, sgx = 0, mu = mean[c], is = inv[c], wc = w ? w[c] : 1.0;
-    for (int64_t n = 0; n < N; n++)
-      for (int64_t i = 0; i < S; i++) {
-        int64_t k = (n * C + c) * S + i;
-        sg += g[k];
-        sgx += g[k] * (xs[k] - mu) * is;
-      }
-    ob[c] = sg, ow[c] = sgx;
-    if (!ox) continue;
-    for (int64_t n = 0; n < N; n++)
-      for (int64_t i = 0; i < S; i++) {
-        int64_t k = (n * C + c) * S + i;
-        if (training) {
-          double xh = (xs[k] - mu) * is;
-          ox[k] = wc * is * (g[k] - sg / M - xh * sgx / M);
-        } else {
-          ox[k] = g[k] * wc * is;
-        }
-      }
-  }
+  nn_bn_geo bg = {N, C, S, training, 0, 0};
+  if (x->dtype == NL_FLOAT32)
+    nn_bn_bwd_f32(nl_data(xd), nl_data(gd), rx ? nl_data(rx) : NULL, D(rw), D(rb), D(wd), D(md), D(id), &bg);
+  else
+    nn_bn_bwd_f64(nl_data(xd), nl_data(gd), rx ? nl_data(rx) : NULL, D(rw), D(rb), D(wd), D(md), D(id), &bg);
   nn_free4(xd, gd, wd, md), nl_tensor_free(id);
-  nn_out(gx, nn_to(rx, x->dtype));
+  nn_out(gx, rx);
   nn_out(gw, nn_to(rw, x->dtype));
   nn_out(gb, nn_to(rb, x->dtype));
   return 0;
@@ -271,7 +303,7 @@ static int nn_rows_backward(const char *op, const nn_rows *rw, const nl_tensor *
   }
   nn_rows_bwd(rw, D(gd), D(xd), D(wd), D(md), D(id), D(rx), D(rwt), D(rb), nch);
   nn_free4(xd, gd, wd, md), nl_tensor_free(id);
-  nn_out(gx, nn_to(rx, x->dtype));
+  nn_out(gx, rx);
   nn_out(gw, nn_to(rwt, x->dtype));
   nn_out(gb, nn_to(rb, x->dtype));
   return 0;

@@ -1,7 +1,7 @@
 /* pool.c: max_pool2d/1d (values + argmax indices), avg_pool2d, adaptive_avg_pool2d and
  * adaptive_max_pool2d, forward and backward (CPU). Inputs (N, C, H, W) or (C, H, W) are
- * handled as P = N*C planes of H x W; the arithmetic is done in float64 (exact for max,
- * a rounding better than float32 for averages) and cast back to the input's dtype.
+ * handled as P = N*C planes of H x W. Max pooling runs in the input's dtype (exact); the
+ * averages are computed in float64 (a rounding better than float32) and cast back.
  * Indices are flat positions h*W + w inside each plane, as PyTorch's. */
 #include <math.h>
 
@@ -51,45 +51,68 @@ static int nn_out_shape(const nl_tensor *x, int nd, int64_t oh, int64_t ow, int6
   return n;
 }
 
+/* The max-pool loops in the input's own type (max is exact in any float type: no float64
+ * round trip). xs: P planes of H x W (contiguous). */
+typedef struct nn_mp_geo {
+  int64_t P, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
+} nn_mp_geo;
+#define NN_MAXPOOL(T, S)                                                                          \
+  static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
+    int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
+    _Pragma("omp parallel for if (g->P * OH * OW > 32768)")                                      \
+    for (int64_t pl = 0; pl < g->P; pl++)                                                        \
+      for (int64_t oh = 0; oh < OH; oh++)                                                        \
+        for (int64_t ow = 0; ow < OW; ow++) {                                                    \
+          int64_t hs = oh * g->sh - g->ph, ws = ow * g->sw - g->pw;                              \
+          int64_t he = hs + (g->kh - 1) * g->dh + 1 < H ? hs + (g->kh - 1) * g->dh + 1 : H;      \
+          int64_t we = ws + (g->kw - 1) * g->dw + 1 < W ? ws + (g->kw - 1) * g->dw + 1 : W;      \
+          while (hs < 0) hs += g->dh;                                                            \
+          while (ws < 0) ws += g->dw;                                                            \
+          int64_t best = hs * W + ws;                                                            \
+          T m = -INFINITY;                                                                       \
+          const T *xp = xs + pl * H * W;                                                         \
+          for (int64_t h = hs; h < he; h += g->dh)                                               \
+            for (int64_t w = ws; w < we; w += g->dw) {                                           \
+              T v = xp[h * W + w];                                                               \
+              if (v > m || isnan(v)) m = v, best = h * W + w;                                    \
+            }                                                                                    \
+          ys[(pl * OH + oh) * OW + ow] = m;                                                      \
+          is[(pl * OH + oh) * OW + ow] = best;                                                   \
+        }                                                                                        \
+  }                                                                                              \
+  /* o (P planes of HW, zeroed) += g scattered through ix (P planes of OHW) */                  \
+  static void nn_max_pool_bwd##S(const T *g, const int64_t *ix, T *o, int64_t P, int64_t OHW,    \
+                                 int64_t HW) {                                                   \
+    for (int64_t pl = 0; pl < P; pl++)                                                           \
+      for (int64_t j = 0; j < OHW; j++) {                                                        \
+        int64_t k = ix[pl * OHW + j];                                                            \
+        if (k < 0 || k >= HW) continue; /* corrupt index: ignored, never written out of bounds */ \
+        o[pl * HW + k] += g[pl * OHW + j];                                                       \
+      }                                                                                          \
+  }
+NN_MAXPOOL(float, _f32)
+NN_MAXPOOL(double, _f64)
+#undef NN_MAXPOOL
+
 static int nn_max_pool(const char *op, const nl_tensor *x, const nl_pool_params *p, bool one_d,
                        nl_tensor **y, nl_tensor **idx) {
-  int64_t P, OH, OW, shape[NL_MAXDIM];
+  int64_t P = 0, OH = 0, OW = 0, shape[NL_MAXDIM];
   if (nn_pool_check(op, x, p, one_d, &P, &OH, &OW)) return -1;
   int n = nn_out_shape(x, one_d ? 1 : 2, OH, OW, shape);
-  int64_t H = one_d ? 1 : x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
-  nl_tensor *xd = nn_f64(x), *yd = nl_empty(n, shape, NL_FLOAT64, nl_cpu());
+  nn_mp_geo g = {P, one_d ? 1 : x->shape[x->ndim - 2], x->shape[x->ndim - 1], OH, OW,
+                 p->kernel[0], p->kernel[1], p->stride[0], p->stride[1], p->padding[0], p->padding[1],
+                 p->dilation[0], p->dilation[1]};
+  if (one_d) g.kh = g.sh = g.dh = 1, g.ph = 0;
+  nl_tensor *xc = nn_contig(x), *yt = nl_empty(n, shape, x->dtype, nl_cpu());
   nl_tensor *ri = nl_empty(n, shape, NL_INT64, nl_cpu());
-  if (!xd || !yd || !ri) {
-    nl_tensor_free(xd), nl_tensor_free(yd), nl_tensor_free(ri);
+  if (!xc || !yt || !ri) {
+    nl_tensor_free(xc), nl_tensor_free(yt), nl_tensor_free(ri);
     return -1;
   }
-  const double *xs = D(xd);
-  double *ys = D(yd);
-  int64_t *is = L64(ri);
-  int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
-  int64_t ph = p->padding[0], pw = p->padding[1], dh = p->dilation[0], dw = p->dilation[1];
-  if (one_d) kh = sh = dh = 1, ph = 0;
-#pragma omp parallel for if (P * OH * OW > 32768)
-  for (int64_t pl = 0; pl < P; pl++)
-    for (int64_t oh = 0; oh < OH; oh++)
-      for (int64_t ow = 0; ow < OW; ow++) {
-        int64_t hs = oh * sh - ph, ws = ow * sw - pw;
-        int64_t he = hs + (kh - 1) * dh + 1 < H ? hs + (kh - 1) * dh + 1 : H;
-        int64_t we = ws + (kw - 1) * dw + 1 < W ? ws + (kw - 1) * dw + 1 : W;
-        while (hs < 0) hs += dh;
-        while (ws < 0) ws += dw;
-        int64_t best = hs * W + ws;
-        double m = -INFINITY;
-        for (int64_t h = hs; h < he; h += dh)
-          for (int64_t w = ws; w < we; w += dw) {
-            double v = xs[pl * H * W + h * W + w];
-            if (v > m || isnan(v)) m = v, best = h * W + w;
-          }
-        ys[(pl * OH + oh) * OW + ow] = m;
-        is[(pl * OH + oh) * OW + ow] = best;
-      }
-  nl_tensor_free(xd);
-  nn_out(y, nn_to(yd, x->dtype));
+  if (x->dtype == NL_FLOAT32) nn_max_pool_fwd_f32(nl_data(xc), nl_data(yt), L64(ri), &g);
+  else nn_max_pool_fwd_f64(nl_data(xc), nl_data(yt), L64(ri), &g);
+  nl_tensor_free(xc);
+  nn_out(y, yt);
   nn_out(idx, ri);
   return 0;
 }
@@ -115,22 +138,15 @@ static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *
   int64_t HW = x->shape[x->ndim - 1] * (nd == 2 ? x->shape[x->ndim - 2] : 1), P = 1;
   for (int i = 0; i < x->ndim - nd; i++) P *= x->shape[i];
   int64_t OHW = nl_numel(gy) / (P > 0 ? P : 1);
-  nl_tensor *gd = nn_f64(gy), *ic = nn_contig(idx), *gx = nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu());
+  nl_tensor *gd = nn_contig(gy), *ic = nn_contig(idx), *gx = nl_zeros(x->ndim, x->shape, x->dtype, nl_cpu());
   if (!gd || !ic || !gx) {
     nl_tensor_free(gd), nl_tensor_free(ic), nl_tensor_free(gx);
     return NULL;
   }
-  const double *g = D(gd);
-  const int64_t *ix = L64(ic);
-  double *o = D(gx);
-  for (int64_t pl = 0; pl < P; pl++)
-    for (int64_t j = 0; j < OHW; j++) {
-      int64_t k = ix[pl * OHW + j];
-      if (k < 0 || k >= HW) continue; /* corrupt index: ignored rather than written out of bounds */
-      o[pl * HW + k] += g[pl * OHW + j];
-    }
+  if (x->dtype == NL_FLOAT32) nn_max_pool_bwd_f32(nl_data(gd), L64(ic), nl_data(gx), P, OHW, HW);
+  else nn_max_pool_bwd_f64(nl_data(gd), L64(ic), nl_data(gx), P, OHW, HW);
   nl_tensor_free(gd), nl_tensor_free(ic);
-  return nn_to(gx, x->dtype);
+  return gx;
 }
 
 nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {

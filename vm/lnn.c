@@ -1,12 +1,13 @@
 /* lnn.c: thin Lua bindings of the nn kernels (nn/nl_nn.h) as torch._nn.<name>, forward and
- * backward, for the specs and for lua/nn to build on. Positional arguments in PyTorch's
+ * backward, for the specs and for lua/nn to build on. The forwards are differentiable
+ * (autograd/nl_ag_nn.h); the *_backward functions are the raw kernels. Positional arguments in PyTorch's
  * order; nil for an absent optional tensor; sizes are numbers or {h, w} pairs. Class
  * indices, targets and padding_idx are 0-BASED here (lua/nn converts from 1-based). */
 #include <string.h>
 
 #include "ltensor.h"
 
-#include "../nn/nl_nn.h"
+#include "../autograd/nl_ag_nn.h"
 
 static nl_tensor *opt_t(lua_State *L, int i) { return lua_isnoneornil(L, i) ? NULL : nl_lua_check(L, i); }
 
@@ -65,7 +66,7 @@ static int l_conv2d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *w = nl_lua_check(L, 2), *b = opt_t(L, 3);
   nl_conv_params p;
   conv_params(L, w, 4, false, &p);
-  nl_lua_push(L, nl_conv2d(x, w, b, &p));
+  nl_lua_push(L, nl_ag_conv2d(x, w, b, &p));
   return 1;
 }
 static int l_conv2d_backward(lua_State *L) {
@@ -78,7 +79,7 @@ static int l_conv1d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *w = nl_lua_check(L, 2), *b = opt_t(L, 3);
   nl_conv_params p;
   conv_params(L, w, 4, true, &p);
-  nl_lua_push(L, nl_conv1d(x, w, b, &p));
+  nl_lua_push(L, nl_ag_conv1d(x, w, b, &p));
   return 1;
 }
 static int l_conv1d_backward(lua_State *L) {
@@ -101,7 +102,7 @@ static int l_conv_transpose2d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *w = nl_lua_check(L, 2), *b = opt_t(L, 3);
   nl_conv_params p;
   convt_params(L, 4, &p);
-  nl_lua_push(L, nl_conv_transpose2d(x, w, b, &p));
+  nl_lua_push(L, nl_ag_conv_transpose2d(x, w, b, &p));
   return 1;
 }
 static int l_conv_transpose2d_backward(lua_State *L) {
@@ -126,7 +127,7 @@ static int l_max_pool2d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *y, *ix;
   nl_pool_params p;
   maxpool_params(L, 2, false, &p);
-  nl_lua_check_status(L, nl_max_pool2d(x, &p, &y, &ix));
+  nl_lua_check_status(L, nl_ag_max_pool2d(x, &p, &y, &ix));
   nl_lua_push(L, y), nl_lua_push(L, ix);
   return 2;
 }
@@ -134,7 +135,7 @@ static int l_max_pool1d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *y, *ix;
   nl_pool_params p;
   maxpool_params(L, 2, true, &p);
-  nl_lua_check_status(L, nl_max_pool1d(x, &p, &y, &ix));
+  nl_lua_check_status(L, nl_ag_max_pool1d(x, &p, &y, &ix));
   nl_lua_push(L, y), nl_lua_push(L, ix);
   return 2;
 }
@@ -163,7 +164,7 @@ static int l_avg_pool2d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1);
   nl_pool_params p;
   avgpool_params(L, 2, &p);
-  nl_lua_push(L, nl_avg_pool2d(x, &p));
+  nl_lua_push(L, nl_ag_avg_pool2d(x, &p));
   return 1;
 }
 static int l_avg_pool2d_backward(lua_State *L) {
@@ -177,7 +178,7 @@ static int l_adaptive_avg_pool2d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1);
   int64_t s[2];
   pair(L, 2, 1, s);
-  nl_lua_push(L, nl_adaptive_avg_pool2d(x, s[0], s[1]));
+  nl_lua_push(L, nl_ag_adaptive_avg_pool2d(x, s[0], s[1]));
   return 1;
 }
 static int l_adaptive_avg_pool2d_backward(lua_State *L) {
@@ -188,7 +189,7 @@ static int l_adaptive_max_pool2d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *y, *ix;
   int64_t s[2];
   pair(L, 2, 1, s);
-  nl_lua_check_status(L, nl_adaptive_max_pool2d(x, s[0], s[1], &y, &ix));
+  nl_lua_check_status(L, nl_ag_adaptive_max_pool2d(x, s[0], s[1], &y, &ix));
   nl_lua_push(L, y), nl_lua_push(L, ix);
   return 2;
 }
@@ -198,7 +199,7 @@ static int l_batch_norm(lua_State *L) {
   bool training = lua_toboolean(L, 6);
   double mom = luaL_optnumber(L, 7, 0.1), eps = luaL_optnumber(L, 8, 1e-5);
   nl_tensor *y, *m, *is;
-  return push3(L, nl_batch_norm(x, rm, rv, w, b, training, mom, eps, &y, &m, &is), &y, &m, &is);
+  return push3(L, nl_ag_batch_norm(x, rm, rv, w, b, training, mom, eps, &y, &m, &is), &y, &m, &is);
 }
 static int l_batch_norm_backward(lua_State *L) {
   nl_tensor *gy = nl_lua_check(L, 1), *x = nl_lua_check(L, 2), *w = opt_t(L, 3), *m = nl_lua_check(L, 4),
@@ -210,7 +211,7 @@ static int l_layer_norm(lua_State *L) {
   int64_t ns[NL_MAXDIM];
   int n = nl_lua_shape(L, "layer_norm", 2, 2, ns);
   nl_tensor *w = opt_t(L, 3), *b = opt_t(L, 4), *y, *m, *r;
-  return push3(L, nl_layer_norm(x, n, ns, w, b, luaL_optnumber(L, 5, 1e-5), &y, &m, &r), &y, &m, &r);
+  return push3(L, nl_ag_layer_norm(x, n, ns, w, b, luaL_optnumber(L, 5, 1e-5), &y, &m, &r), &y, &m, &r);
 }
 static int l_layer_norm_backward(lua_State *L) {
   nl_tensor *gy = nl_lua_check(L, 1), *x = nl_lua_check(L, 2);
@@ -221,7 +222,7 @@ static int l_layer_norm_backward(lua_State *L) {
 }
 static int l_group_norm(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *w = opt_t(L, 3), *b = opt_t(L, 4), *y, *m, *r;
-  return push3(L, nl_group_norm(x, luaL_checkinteger(L, 2), w, b, luaL_optnumber(L, 5, 1e-5), &y, &m, &r), &y, &m, &r);
+  return push3(L, nl_ag_group_norm(x, luaL_checkinteger(L, 2), w, b, luaL_optnumber(L, 5, 1e-5), &y, &m, &r), &y, &m, &r);
 }
 static int l_group_norm_backward(lua_State *L) {
   nl_tensor *gy = nl_lua_check(L, 1), *x = nl_lua_check(L, 2), *w = opt_t(L, 4), *m = nl_lua_check(L, 5),
@@ -231,7 +232,7 @@ static int l_group_norm_backward(lua_State *L) {
 
 /* cross_entropy(x, t, w, ignore_index, reduction, label_smoothing); _backward(g, ...) */
 static int l_cross_entropy(lua_State *L) {
-  nl_lua_push(L, nl_cross_entropy(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), luaL_optinteger(L, 4, -100),
+  nl_lua_push(L, nl_ag_cross_entropy(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), luaL_optinteger(L, 4, -100),
                                   red(L, 5), luaL_optnumber(L, 6, 0)));
   return 1;
 }
@@ -241,7 +242,7 @@ static int l_cross_entropy_backward(lua_State *L) {
   return 1;
 }
 static int l_nll_loss(lua_State *L) {
-  nl_lua_push(L, nl_nll_loss(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), luaL_optinteger(L, 4, -100), red(L, 5)));
+  nl_lua_push(L, nl_ag_nll_loss(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), luaL_optinteger(L, 4, -100), red(L, 5)));
   return 1;
 }
 static int l_nll_loss_backward(lua_State *L) {
@@ -254,7 +255,7 @@ static int l_nll_loss_backward(lua_State *L) {
 #define NN_PW(name, KIND, DEF)                                                                     \
   static int l_##name(lua_State *L) {                                                              \
     double prm = lua_isboolean(L, 4) ? lua_toboolean(L, 4) : luaL_optnumber(L, 4, DEF);            \
-    nl_lua_push(L, nl_pointwise_loss(KIND, nl_lua_check(L, 1), nl_lua_check(L, 2), red(L, 3), prm)); \
+    nl_lua_push(L, nl_ag_pointwise_loss(KIND, nl_lua_check(L, 1), nl_lua_check(L, 2), red(L, 3), prm)); \
     return 1;                                                                                      \
   }                                                                                                \
   static int l_##name##_backward(lua_State *L) {                                                   \
@@ -270,7 +271,7 @@ NN_PW(huber_loss, NL_LOSS_HUBER, 1)
 NN_PW(kl_div, NL_LOSS_KL_DIV, 0)
 
 static int l_bce(lua_State *L) {
-  nl_lua_push(L, nl_bce(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), red(L, 4)));
+  nl_lua_push(L, nl_ag_bce(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), red(L, 4)));
   return 1;
 }
 static int l_bce_backward(lua_State *L) {
@@ -279,7 +280,7 @@ static int l_bce_backward(lua_State *L) {
 }
 /* (x, t, weight, reduction, pos_weight) */
 static int l_bce_logits(lua_State *L) {
-  nl_lua_push(L, nl_bce_with_logits(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), opt_t(L, 5), red(L, 4)));
+  nl_lua_push(L, nl_ag_bce_with_logits(nl_lua_check(L, 1), nl_lua_check(L, 2), opt_t(L, 3), opt_t(L, 5), red(L, 4)));
   return 1;
 }
 static int l_bce_logits_backward(lua_State *L) {
@@ -291,7 +292,7 @@ static int l_bce_logits_backward(lua_State *L) {
 static int dropout_common(lua_State *L, bool ch) {
   nl_tensor *x = nl_lua_check(L, 1), *y, *m;
   bool training = lua_isnoneornil(L, 3) ? true : lua_toboolean(L, 3);
-  nl_lua_check_status(L, nl_dropout(x, luaL_optnumber(L, 2, 0.5), training, ch, &y, &m));
+  nl_lua_check_status(L, nl_ag_dropout(x, luaL_optnumber(L, 2, 0.5), training, ch, &y, &m));
   nl_lua_push(L, y);
   if (m) nl_lua_push(L, m); else lua_pushnil(L);
   return 2;
@@ -303,9 +304,9 @@ static int l_dropout_backward(lua_State *L) {
   return 1;
 }
 
-/* embedding(idx, weight); embedding_backward(g, idx, num_weights, padding_idx or nil) */
+/* embedding(idx, weight, padding_idx or nil); embedding_backward(g, idx, num_weights, padding_idx or nil) */
 static int l_embedding(lua_State *L) {
-  nl_lua_push(L, nl_embedding(nl_lua_check(L, 2), nl_lua_check(L, 1)));
+  nl_lua_push(L, nl_ag_embedding(nl_lua_check(L, 2), nl_lua_check(L, 1), luaL_optinteger(L, 3, -1)));
   return 1;
 }
 static int l_embedding_backward(lua_State *L) {
@@ -334,7 +335,7 @@ static int l_pad(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1);
   int64_t pads[2 * NL_MAXDIM];
   int mode, n = pad_args(L, 2, pads, &mode);
-  nl_lua_push(L, nl_pad(x, n, pads, mode, luaL_optnumber(L, 4, 0)));
+  nl_lua_push(L, nl_ag_pad(x, n, pads, mode, luaL_optnumber(L, 4, 0)));
   return 1;
 }
 static int l_pad_backward(lua_State *L) {
@@ -353,7 +354,7 @@ static double gelu_mode(lua_State *L, int i) {
 #define NN_ACT(name, ACT, A, B)                                                                      \
   static int l_##name(lua_State *L) {                                                                \
     nl_tensor *x = nl_lua_check(L, 1);                                                               \
-    nl_lua_push(L, nl_activation(ACT, x, A(2), B(3)));                                               \
+    nl_lua_push(L, nl_ag_activation(ACT, x, A(2), B(3)));                                               \
     return 1;                                                                                        \
   }                                                                                                  \
   static int l_##name##_backward(lua_State *L) {                                                     \
