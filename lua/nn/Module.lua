@@ -87,11 +87,12 @@ local function instance_newindex(self, k, v)
   if type(k) == "number" and self.__setitem then return self:__setitem(k, v) end
   if not params or type(k) ~= "string" then return rawset(self, k, v) end
   local bufs, mods = rawget(self, "_buffers"), rawget(self, "_modules")
+  -- (re)assignment keeps an existing name's position, like PyTorch's OrderedDicts
   if is_module(v) then
-    remove_everywhere(self, k)
+    odel(params, k); odel(bufs, k)
     oset(mods, k, v)
   elseif is_tensor(v) and param_set[v] then
-    remove_everywhere(self, k)
+    odel(bufs, k); odel(mods, k)
     oset(params, k, v)
   elseif v == nil then
     remove_everywhere(self, k)
@@ -223,7 +224,7 @@ function Module:register_parameter(name, p)
     error("register_parameter: cannot assign '" .. type_name(p) .. "' as parameter '" .. name .. "' (nn.Parameter or nil expected)", 2)
   end
   if not param_set[p] then param_set[p] = true end
-  remove_everywhere(self, name)
+  odel(rawget(self, "_buffers"), name); odel(rawget(self, "_modules"), name)
   oset(rawget(self, "_parameters"), name, p)
 end
 
