@@ -94,6 +94,25 @@ static int nl_set_grad_attr(lua_State *L) {
 static int nl_get_grad_fn(lua_State *L) { nl_push_node(L, nl_lua_check(L, 1)->grad_fn); return 1; }
 static int nl_get_is_leaf(lua_State *L) { lua_pushboolean(L, nl_is_leaf(nl_lua_check(L, 1))); return 1; }
 static int nl_get_data(lua_State *L) { nl_lua_push(L, nl_detach(nl_lua_check(L, 1))); return 1; }
+/* t.data = other: t keeps its identity (and autograd flags) but now views other's storage,
+ * with other's shape, strides and dtype (PyTorch's `param.data = new`); used by
+ * Module:to() so optimizers built before the move keep working. */
+static int nl_set_data_attr(lua_State *L) {
+  nl_tensor *t = nl_lua_check(L, 1);
+  nl_tensor *o = nl_lua_check(L, 2);
+  if (t->requires_grad && !nl_dtype_is_float(o->dtype))
+    return luaL_error(L, "data: cannot assign a %s tensor to a tensor that requires grad", nl_dtype_name(o->dtype));
+  if (o == t) return 0;
+  nl_storage_retain(o->storage);
+  nl_storage_release(t->storage);
+  t->storage = o->storage;
+  t->offset = o->offset;
+  t->ndim = o->ndim;
+  for (int i = 0; i < o->ndim; i++) { t->shape[i] = o->shape[i]; t->stride[i] = o->stride[i]; }
+  t->dtype = o->dtype;
+  t->is_view = o->is_view;
+  return 0;
+}
 static int nl_get_retains_grad(lua_State *L) { lua_pushboolean(L, nl_lua_check(L, 1)->retains_grad); return 1; }
 
 /* ---- methods ---------------------------------------------------------------------------- */
@@ -436,6 +455,7 @@ void nl_lua_open_autograd(lua_State *L) {
   nl_lua_getter(L, "grad_fn", nl_get_grad_fn);
   nl_lua_getter(L, "is_leaf", nl_get_is_leaf);
   nl_lua_getter(L, "data", nl_get_data);
+  nl_lua_setter(L, "data", nl_set_data_attr);
   nl_lua_getter(L, "retains_grad", nl_get_retains_grad);
   nl_lua_getter(L, "_version", nl_get_version);
   if (luaL_newmetatable(L, NL_NODE_MT)) {
