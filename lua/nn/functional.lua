@@ -183,10 +183,16 @@ local function batched(x, ndim_batched, f)
   return f(x)
 end
 
+-- conv1d's sizes may come as numbers or 1-element lists ((2,) in PyTorch, {2} in Lua)
+local function single(v)
+  if type(v) == "table" and not torch.is_tensor(v) and #v == 1 then return v[1] end
+  return v
+end
 function F.conv1d(x, w, ...)
   local o = args("conv1d", { "bias", "stride", "padding", "dilation", "groups" }, ...)
   check_tensor("conv1d", "input", x)
-  return batched(x, 3, function(t) return K.conv1d(t, w, o.bias, o.stride, o.padding, o.dilation, o.groups) end)
+  local stride, padding, dilation = single(o.stride), single(o.padding), single(o.dilation)
+  return batched(x, 3, function(t) return K.conv1d(t, w, o.bias, stride, padding, dilation, o.groups) end)
 end
 function F.conv2d(x, w, ...)
   local o = args("conv2d", { "bias", "stride", "padding", "dilation", "groups" }, ...)
