@@ -25,12 +25,18 @@ local function run(seed, iterations)
   local log = string.format("spec/tmp/fuzz_spec_%d.log", seed)
   -- Huge mallocs return NULL (libc's behaviour) instead of the sanitizer aborting; the CPU
   -- cache is off so a use-after-free is not hidden by a parked block.
+  -- The fuzzer calls torch.save, save_image and friends with random paths ("1", "int", ...):
+  -- it runs inside its own scratch folder so those files never land in the source tree.
+  local root = io.popen("pwd"):read("l")
+  local scratch = string.format("%s/spec/tmp/fuzz_cwd_%d", root, seed)
+  os.execute("rm -rf " .. scratch .. " && mkdir -p " .. scratch)
+  out, log = root .. "/" .. out, root .. "/" .. log
   local cmd = string.format(
-    "NNLUA_CPU_CACHE_MB=0 OPENBLAS_NUM_THREADS=1 " ..
+    "cd %s && NNLUA_CPU_CACHE_MB=0 OPENBLAS_NUM_THREADS=1 " ..
     "ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=1024:detect_leaks=1 " ..
     "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 " ..
-    "%s spec/fuzz/fuzz_api.lua --seed %d --iterations %d --quiet --log %s > %s 2>&1",
-    BIN, seed, iterations, log, out)
+    "%s %s/spec/fuzz/fuzz_api.lua --seed %d --iterations %d --quiet --log %s > %s 2>&1",
+    scratch, BIN, root, seed, iterations, log, out)
   local ok, how, code = os.execute(cmd)
   local f = io.open(out, "r")
   local text = f and f:read("a") or ""

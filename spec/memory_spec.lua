@@ -27,7 +27,9 @@ describe("memory", function()
     assert.are.equal(before, torch.memory_allocated_cpu())
   end)
 
-  it("freed blocks are parked in the cache and can be released", function()
+  -- NNLUA_CPU_CACHE_MB=0 (the sanitizer run) turns the cache off: nothing to check then
+  local cache_on = os.getenv("NNLUA_CPU_CACHE_MB") ~= "0"
+  ;(cache_on and it or pending)("freed blocks are parked in the cache and can be released", function()
     collectgarbage()
     torch._cpu_cache_release()
     local t = torch.zeros(1024 * 1024) -- 4 MB: exactly one power-of-two class

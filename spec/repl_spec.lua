@@ -60,7 +60,7 @@ local function screen() return (sh(tmux .. "capture-pane -p -t repl -S -200"):gs
 
 -- Waits until the screen matches a Lua pattern (plain = true for a plain find).
 local function wait_for(pattern, plain, timeout)
-  for _ = 1, math.floor((timeout or 5) / 0.05) do
+  for _ = 1, math.floor((timeout or 20) / 0.05) do
     local s = screen()
     if s:find(pattern, 1, plain) then return s end
     sleep(0.05)
@@ -77,8 +77,8 @@ local function count_prompts(s)
   return n
 end
 
-local function wait_prompt(n) -- waits for the n-th prompt
-  for _ = 1, 100 do
+local function wait_prompt(n) -- waits for the n-th prompt (generous: sanitizer builds start slowly)
+  for _ = 1, 400 do
     local s = screen()
     if count_prompts(s) >= n then return s end
     sleep(0.05)
@@ -199,6 +199,7 @@ describe("nnlua REPL", function()
 
   it("writes the history file and reads it at start", function()
     line("1+1")
+    wait_prompt(2)
     line("y = 'from history'")
     wait_prompt(3)
     local f = assert(io.open(history))
