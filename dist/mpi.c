@@ -165,8 +165,11 @@ static int nl_wait_req(MPI_Request *req, double timeout) {
 
 static int nl_timeout_error(lua_State *L, const char *op) {
   nl_dist_broken = 1;
-  return luaL_error(L, "%s: timed out after %g s waiting for other ranks (a rank may have died "
-                       "or called a different collective)", op, nl_dist_timeout);
+  char msg[256]; /* lua_pushfstring knows no %g */
+  snprintf(msg, sizeof msg, "%s: timed out after %g s waiting for other ranks (a rank may have "
+           "died or called a different collective)", op, nl_dist_timeout);
+  lua_pushstring(L, msg); /* no position: the error belongs to the collective, not a line */
+  return lua_error(L);
 }
 
 static int nl_work_wait(lua_State *L) {
@@ -245,15 +248,21 @@ static int nl_d_check(lua_State *L) {
   if (!nl_wait_req(&req, nl_dist_timeout)) return nl_timeout_error(L, op);
   char buf[160];
   nl_shape_str(t->ndim, t->shape, buf, sizeof buf);
-  if (d[0] != -d[NL_DESC])
-    return luaL_error(L, "%s: tensor dtypes differ across ranks (%s on rank %d, another rank "
+  if (d[0] != -d[NL_DESC]) {
+    lua_pushfstring(L, "%s: tensor dtypes differ across ranks (%s on rank %d, another rank "
                          "has a different dtype)", op, nl_dtype_name(t->dtype), nl_dist_rank);
+    return lua_error(L);
+  }
   for (int i = 1; i < NL_DESC; i++)
     if (d[i] != -d[NL_DESC + i])
-      return luaL_error(L, "%s: tensor shapes differ across ranks (%s on rank %d vs numel "
-                           "%lld..%lld and ndim %lld..%lld across ranks)", op, buf, nl_dist_rank,
-                        (long long)-d[NL_DESC + 2], (long long)d[2],
-                        (long long)-d[NL_DESC + 1], (long long)d[1]);
+    {
+      char msg[400];
+      snprintf(msg, sizeof msg, "%s: tensor shapes differ across ranks (%s on rank %d vs numel "
+               "%lld..%lld and ndim %lld..%lld across ranks)", op, buf, nl_dist_rank,
+               (long long)-d[NL_DESC + 2], (long long)d[2], (long long)-d[NL_DESC + 1], (long long)d[1]);
+      lua_pushstring(L, msg);
+      return lua_error(L);
+    }
   return 0;
 }
 
@@ -266,7 +275,7 @@ static int nl_d_iallreduce(lua_State *L) {
   MPI_Datatype ty = nl_mpi_type(L, name, t->dtype);
   MPI_Op mop = nl_mpi_op(L, name, opname, t->dtype);
   int64_t n = nl_numel(t);
-  if (n > 0x7fffffff) return luaL_error(L, "%s: tensor too large for one MPI call (%lld elements)", name, (long long)n);
+  if (n > 0x7fffffff) return luaL_error(L, "%s: tensor too large for one MPI call (%I elements)", name, (lua_Integer)n);
   nl_work *w = nl_work_new(L, name);
   nl_work_keep(w, 0, t);
   if (MPI_Iallreduce(MPI_IN_PLACE, nl_data(t), (int)n, ty, mop, MPI_COMM_WORLD, &w->req) != MPI_SUCCESS)
