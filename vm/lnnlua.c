@@ -10,6 +10,7 @@
 #include "lsources.h"
 #include "ltensor.h"
 #include "nnlua.h"
+#include "nl_dist.h" /* dist/: torch._dist (MPI backend or its stub) */
 
 int luaopen_torch_C(lua_State *L);
 int luaopen_data_C(lua_State *L); /* ldata.c */
@@ -53,6 +54,8 @@ int nnlua_openlibs(lua_State *L) {
   lua_setfield(L, -2, "torch._C");
   lua_pushcfunction(L, luaopen_data_C);
   lua_setfield(L, -2, "data._C");
+  lua_pushcfunction(L, luaopen_torch_dist);
+  lua_setfield(L, -2, "torch._dist");
   for (int i = 0; nl_lua_sources[i].module; i++) {
     lua_pushinteger(L, i);
     lua_pushcclosure(L, nl_load_source, 1);

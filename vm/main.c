@@ -19,6 +19,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "nl_dist.h"
 #include "nnlua.h"
 #include "repl.h"
 
@@ -346,6 +347,9 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int result = lua_toboolean(L, -1);
   host_report(L, status);
+  /* An uncaught error under mpirun with a process group: abort the whole MPI job at once
+   * rather than leave the other ranks to their collective timeout (dist/mpi.c). */
+  if (!(result && status == LUA_OK)) nl_dist_fatal(1);
   lua_close(L);
   return (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }

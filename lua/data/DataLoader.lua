@@ -1,5 +1,5 @@
 -- data.DataLoader(ds, {batch_size=1, shuffle=false, drop_last=false, num_workers=0,
---   collate_fn=, seed=, pin_memory=false, progress=false})
+--   collate_fn=, seed=, pin_memory=false, progress=false, sampler=})
 --   #loader                             -- number of batches
 --   for i, x, y in loader:iter() do     -- i from 1, then the batch's fields
 --
@@ -7,6 +7,8 @@
 -- (data.Generator): with seed= the run is reproducible and the global torch generator is not
 -- touched; without it the generator is seeded once from the global one (like PyTorch's base
 -- seed). Each epoch (each iter()) gets a new permutation.
+-- sampler= (e.g. data.DistributedSampler) decides the indices instead: #sampler samples per
+-- epoch in the order of sampler:indices() (a list of 1-based indices); not with shuffle=true.
 --
 -- Fast path: TensorDataset, the built-in datasets and Subsets of them (no collate_fn, and for
 -- datasets only built-in transforms and no target_transform) are gathered by index in C into
@@ -37,6 +39,13 @@ function DataLoader:__init(ds, o)
   self.drop_last = o.drop_last or false
   self.num_workers = check_int("num_workers", o.num_workers or 0, 0)
   self.collate_fn = o.collate_fn
+  self.sampler = o.sampler
+  if self.sampler ~= nil then
+    if type(self.sampler) ~= "table" or not self.sampler.indices then
+      error("DataLoader: sampler must be a sampler (with indices() and __len), e.g. data.DistributedSampler", 3)
+    end
+    if self.shuffle then error("DataLoader: sampler option is mutually exclusive with shuffle", 3) end
+  end
   self.pin_memory = o.pin_memory or false -- no effect on CPU tensors
   self.progress = o.progress or false
   local seed = o.seed
@@ -49,7 +58,7 @@ function DataLoader:__init(ds, o)
 end
 
 function DataLoader:__len()
-  local n = #self.dataset
+  local n = self.sampler and #self.sampler or #self.dataset
   if self.drop_last then return n // self.batch_size end
   return (n + self.batch_size - 1) // self.batch_size
 end
@@ -114,6 +123,7 @@ end
 -- ---- iteration ---------------------------------------------------------------------------------
 -- The epoch's order of dataset indices: an int64 tensor (shuffled) or nil (1..n).
 function DataLoader:_order(n)
+  if self.sampler then return torch.tensor(self.sampler:indices(), { dtype = "int64" }) end
   if self.shuffle then return self.generator:randperm(n) end
   return nil
 end
@@ -140,7 +150,7 @@ function DataLoader:iter(o)
     return require("data.progress")(self):iter()
   end
   local ds, bs = self.dataset, self.batch_size
-  local n, nb = #ds, #self
+  local n, nb = self.sampler and #self.sampler or #ds, #self
   local order = self:_order(n)
   local fast = self:_fast()
   local k = 0

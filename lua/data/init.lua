@@ -5,6 +5,7 @@ data.Dataset = require "data.Dataset"
 data.TensorDataset = require "data.TensorDataset"
 data.Subset = require "data.Subset"
 data.DataLoader = require "data.DataLoader"
+data.DistributedSampler = require "data.DistributedSampler"
 data.default_collate = data.DataLoader.default_collate
 data.utils = require "data.utils"
 data.random_split = data.utils.random_split

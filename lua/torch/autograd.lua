@@ -18,6 +18,23 @@ function M.install(torch)
     return C_backward(tensors, grads, opts)
   end
 
+  -- torch.autograd._queue_callback(fn): fn() runs once, right after the backward pass in
+  -- progress (t:backward() or autograd.backward) has finished (PyTorch's
+  -- Variable._execution_engine.queue_callback; DistributedDataParallel waits for its gradient
+  -- all-reduces there). A backward that fails drops the queue.
+  local queued = {}
+  function autograd._queue_callback(fn) queued[#queued + 1] = fn end
+  local function after_backward(ok, ...)
+    local q = queued
+    queued = {}
+    if not ok then error((...), 0) end
+    for _, f in ipairs(q) do f() end
+    return ...
+  end
+  local T_backward, A_backward = torch.Tensor.backward, autograd.backward
+  torch.Tensor.backward = function(...) return after_backward(pcall(T_backward, ...)) end
+  autograd.backward = function(...) return after_backward(pcall(A_backward, ...)) end
+
   -- Runs fn(...) with grad mode `on`, restoring the previous mode even when fn errors.
   local function with_mode(on, fn, ...)
     local prev = set_enabled(on)

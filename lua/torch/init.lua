@@ -24,4 +24,7 @@ function torch._flat_values(t) return t:reshape(-1):tolist() end
 -- Autograd (lua/torch/autograd.lua): torch.autograd, no_grad, enable_grad, gradcheck.
 require("torch.autograd").install(torch)
 
+-- torch.distributed (lua/torch/distributed.lua; MPI backend in dist/, optional at build time).
+require("torch.distributed")._install(torch)
+
 return torch
