@@ -14,8 +14,10 @@
 #include <stdint.h>
 
 #include "nl_cuda.h"
-#include "nl_iter.h"
 #include "nl_kernel.h"
+extern "C" {
+#include "nl_iter.h" /* no extern "C" guard of its own */
+}
 
 typedef __half nl_half;
 typedef __nv_bfloat16 nl_bf16;
@@ -120,6 +122,13 @@ __device__ __forceinline__ void nl_cu_st(char *p, int dt, double v, long long iv
   default: break;
   }
 }
+
+/* Element size of dtype dt (device side). */
+__host__ __device__ __forceinline__ int nl_cu_esize(int dt) {
+  return dt == NL_FLOAT64 || dt == NL_INT64 ? 8 : dt == NL_FLOAT32 || dt == NL_INT32 ? 4 : dt == NL_FLOAT16 || dt == NL_BFLOAT16 ? 2 : 1;
+}
+/* The integer dtype of an element size (int64, int32, uint8/bool). */
+__host__ __device__ __forceinline__ int nl_cu_int_dt(size_t es) { return es == 8 ? NL_INT64 : es == 4 ? NL_INT32 : NL_UINT8; }
 
 /* Kernel prototypes (one per op, defined in the family files). */
 #define NL_OP(name, family) void nl_cuda_##name(const nl_kargs *a);
