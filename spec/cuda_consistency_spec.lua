@@ -4,7 +4,12 @@
 -- (needs a GPU; scripts/gpu/run.sh). Everything touching CUDA is inside `it` blocks, so
 -- loading the file on a CPU-only machine does nothing.
 
-describe("cuda vs cpu consistency #gpu", function()
+-- Without a GPU (busted run by hand, without --exclude-tags=gpu) the block is one pending test.
+local describe_gpu = torch.cuda.is_available() and describe or function(name, _)
+  describe(name, function() it("needs a GPU", function() pending("no GPU: torch.cuda.is_available() is false") end) end)
+end
+
+describe_gpu("cuda vs cpu consistency #gpu", function()
   local function rshape(nd)
     local s = {}
     for i = 1, nd do s[i] = math.random(1, 7) end
