@@ -7,12 +7,16 @@
 
 extern "C" int nl_cuda_compiled(void) { return 1; }
 
+/* Queried once (the driver's answer does not change within a process). */
 extern "C" int nl_cuda_device_count(void) {
+  static int count = -1;
+  if (count >= 0) return count;
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {
     cudaGetLastError(); /* clear the sticky "no device"/"no driver" error */
-    return 0;
+    n = 0;
   }
+  count = n;
   return n;
 }
 
@@ -23,3 +27,9 @@ extern "C" const char *nl_cuda_device_name(int i) {
   snprintf(name, sizeof name, "%s", p.name);
   return name;
 }
+
+/* Installs the kernel table, the allocator and the host<->device copy at load time (only
+ * pointers are set: no CUDA call, so CPU-only machines are unaffected). Living here, with
+ * the functions every binary references, keeps the backend linked from libnnlua.a. */
+extern "C" void nl_cuda_backend_install(void);
+__attribute__((constructor)) static void nl_cuda_init(void) { nl_cuda_backend_install(); }

@@ -15,6 +15,10 @@ if [ ! -x "$build/nnlua" ]; then
   exit 1
 fi
 export NNLUA_BIN="$build/nnlua"
+# Specs tagged `gpu` (spec/cuda_spec.lua, spec/cuda_consistency_spec.lua) need a GPU: they
+# are excluded unless this binary sees one (scripts/gpu/run.sh runs them on a GPU machine).
+gpu_tags=--exclude-tags=gpu
+if "$NNLUA_BIN" -e 'os.exit(torch.cuda.is_available() and 0 or 1)' >/dev/null 2>&1; then gpu_tags=; fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT INT TERM
 passed=0
@@ -23,7 +27,7 @@ failed=0
 strip() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
 
 if [ "$what" = all ] || [ "$what" = spec ]; then
-  busted --lua="$NNLUA_BIN" --output=utfTerminal "$@" spec 2>&1 | tee "$log"
+  busted --lua="$NNLUA_BIN" --output=utfTerminal $gpu_tags "$@" spec 2>&1 | tee "$log"
   # Summary line: "12 successes / 0 failures / 1 errors / 0 pending : 0.5 seconds"
   summary=$(strip "$log" | grep -E '[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors?' | tail -n 1)
   if [ -z "$summary" ]; then

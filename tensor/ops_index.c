@@ -20,20 +20,30 @@ static int nl_check_dim(const char *op, const nl_tensor *t, int dim) {
 /* idx: int64 on the CPU (like t), every entry in 0..size-1 (dim is reported 1-based). */
 static int nl_check_index(const char *op, const nl_tensor *t, const nl_tensor *idx, int dim, int64_t size) {
   if (idx->dtype != NL_INT64) return nl_failc("%s: index must be an int64 tensor (got %s)", op, nl_dtype_name(idx->dtype));
-  if (!nl_device_eq(nl_device_of(idx), nl_device_of(t)) || nl_device_of(t).type != NL_CPU)
-    return nl_failc("%s: index and tensor must both be on the cpu", op);
-  int64_t n = nl_numel(idx);
-  bool dense = nl_is_contiguous(idx);
-  const int64_t *p = nl_data(idx);
+  if (!nl_device_eq(nl_device_of(idx), nl_device_of(t))) {
+    char d1[32], d2[32];
+    nl_device_name(nl_device_of(t), d1, sizeof d1);
+    nl_device_name(nl_device_of(idx), d2, sizeof d2);
+    return nl_failc("%s: expected all tensors on the same device, got %s and %s", op, d1, d2);
+  }
+  /* the range check reads the entries on the host: a CUDA index is copied over first */
+  nl_tensor *h = NULL;
+  if (nl_device_of(idx).type != NL_CPU && !(h = nl_to_device((nl_tensor *)idx, nl_cpu()))) return -1;
+  const nl_tensor *hi = h ? h : idx;
+  int64_t n = nl_numel(hi);
+  bool dense = nl_is_contiguous(hi);
+  const int64_t *p = nl_data(hi);
   for (int64_t i = 0; i < n; i++) {
-    int64_t v = dense ? p[i] : nl_get_flat_i64(idx, i);
+    int64_t v = dense ? p[i] : nl_get_flat_i64(hi, i);
     if (v < 0 || v >= size) {
+      nl_tensor_free(h);
       if (size == 0)
         return nl_failc("%s: index %lld is out of range for dim %d of size 0", op, (long long)v + 1, dim + 1);
       return nl_failc("%s: index %lld is out of range for dim %d of size %lld (expected 1..%lld)", op,
                       (long long)v + 1, dim + 1, (long long)size, (long long)size);
     }
   }
+  nl_tensor_free(h);
   return 0;
 }
 
@@ -171,8 +181,16 @@ nl_tensor *nl_masked_fill(nl_tensor *t, const nl_tensor *mask, double v) {
   return out;
 }
 
-/* Number of true elements of a bool tensor (host memory). */
+/* Number of true elements of a bool tensor (a CUDA mask is counted from a host copy);
+ * -1 with nl_error() when that copy fails. */
 static int64_t nl_count_true(const nl_tensor *m) {
+  if (nl_device_of(m).type != NL_CPU) {
+    nl_tensor *h = nl_to_device((nl_tensor *)m, nl_cpu());
+    if (!h) return -1;
+    int64_t k = nl_count_true(h);
+    nl_tensor_free(h);
+    return k;
+  }
   int64_t n = nl_numel(m), k = 0;
   if (nl_is_contiguous(m)) {
     const uint8_t *p = nl_data(m);
@@ -186,12 +204,12 @@ static int64_t nl_count_true(const nl_tensor *m) {
 nl_tensor *nl_masked_select(nl_tensor *t, const nl_tensor *mask) {
   int64_t shape[NL_MAXDIM];
   if (nl_check_mask("masked_select", t, mask) < 0) return NULL;
-  if (nl_device_of(t).type != NL_CPU) return nl_fail("masked_select: only cpu tensors are supported");
   int nd = nl_broadcast_shape("masked_select", t->ndim, t->shape, mask->ndim, mask->shape, shape);
   if (nd < 0) return NULL;
   nl_tensor *te = nl_expand(t, nd, shape);
   nl_tensor *me = te ? nl_expand((nl_tensor *)mask, nd, shape) : NULL;
-  nl_tensor *out = me ? nl_empty(1, (int64_t[]){nl_count_true(me)}, t->dtype, nl_device_of(t)) : NULL;
+  int64_t cnt = me ? nl_count_true(me) : -1;
+  nl_tensor *out = cnt >= 0 ? nl_empty(1, (int64_t[]){cnt}, t->dtype, nl_device_of(t)) : NULL;
   nl_kargs a = {.out = out, .in = {te, me}};
   if (out && nl_run(NL_OP_MASKED_SELECT, &a) < 0) { nl_tensor_free(out); out = NULL; }
   nl_tensor_free(te);
@@ -244,13 +262,24 @@ nl_tensor *nl_take(nl_tensor *t, const nl_tensor *idx) {
   int64_t n = nl_numel(t);
   if (idx->dtype != NL_INT64) return nl_fail("take: index must be an int64 tensor (got %s)", nl_dtype_name(idx->dtype));
   /* the flat index is checked against numel (reported as "dim 1" of the flattened tensor) */
+  if (!nl_device_eq(nl_device_of(idx), nl_device_of(t))) {
+    char d1[32], d2[32];
+    nl_device_name(nl_device_of(t), d1, sizeof d1);
+    nl_device_name(nl_device_of(idx), d2, sizeof d2);
+    return nl_fail("take: expected all tensors on the same device, got %s and %s", d1, d2);
+  }
   int64_t m = nl_numel(idx);
+  nl_tensor *h = NULL; /* the range check reads a host copy of a CUDA index */
+  if (nl_device_of(idx).type != NL_CPU && !(h = nl_to_device((nl_tensor *)idx, nl_cpu()))) return NULL;
   for (int64_t i = 0; i < m; i++) {
-    int64_t v = nl_get_flat_i64(idx, i);
-    if (v < 0 || v >= n)
+    int64_t v = nl_get_flat_i64(h ? h : idx, i);
+    if (v < 0 || v >= n) {
+      nl_tensor_free(h);
       return nl_fail("take: index %lld is out of range for a tensor of %lld elements (expected 1..%lld)",
                      (long long)v + 1, (long long)n, (long long)n);
+    }
   }
+  nl_tensor_free(h);
   nl_tensor *out = nl_empty(idx->ndim, idx->shape, t->dtype, nl_device_of(t));
   if (!out) return NULL;
   nl_kargs a = {.out = out, .in = {t, idx}};

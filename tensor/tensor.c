@@ -1,4 +1,5 @@
 /* tensor.c: tensor headers: construction, views over storages, refcounts, inspection. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,29 @@ static int64_t nl_flat_offset(const nl_tensor *t, int64_t i) {
   return off;
 }
 
+/* Element i of a tensor in device memory, read through a 1-element host copy (never a
+ * dereference of a device pointer). Slow: printing, item() and tolist() copy the whole
+ * tensor to the CPU first; this keeps stray callers safe. NaN when the copy fails. */
+static double nl_get_flat_device(const nl_tensor *t, int64_t i, int64_t *iv) {
+  double r = NAN;
+  *iv = 0;
+  nl_dtype dt = (t->dtype == NL_FLOAT16 || t->dtype == NL_BFLOAT16) ? NL_FLOAT32 : t->dtype;
+  nl_tensor *v = nl_view_of(t, 0, NULL, NULL, nl_flat_offset(t, i));
+  nl_tensor *h = v ? nl_empty(0, NULL, dt, nl_cpu()) : NULL;
+  if (h && nl_cross_device_copy && nl_cross_device_copy(h, v) == 0) {
+    r = nl_get_flat(h, 0);
+    *iv = nl_get_flat_i64(h, 0);
+  }
+  nl_tensor_free(h);
+  nl_tensor_free(v);
+  return r;
+}
+
 double nl_get_flat(const nl_tensor *t, int64_t i) {
+  if (t->storage->device.type != NL_CPU) {
+    int64_t iv;
+    return nl_get_flat_device(t, i, &iv);
+  }
   const char *base = t->storage->data;
   int64_t o = nl_flat_offset(t, i);
   switch (t->dtype) {
@@ -174,6 +197,11 @@ double nl_get_flat(const nl_tensor *t, int64_t i) {
 }
 
 int64_t nl_get_flat_i64(const nl_tensor *t, int64_t i) {
+  if (t->storage->device.type != NL_CPU) {
+    int64_t iv;
+    nl_get_flat_device(t, i, &iv);
+    return iv;
+  }
   if (t->dtype == NL_INT64) return ((const int64_t *)t->storage->data)[nl_flat_offset(t, i)];
   return (int64_t)nl_get_flat(t, i);
 }

@@ -171,14 +171,86 @@ static int nl_l_tolist(lua_State *L) {
 /* ---- torch.cuda ---------------------------------------------------------------------- */
 static int nl_l_cuda_is_available(lua_State *L) { lua_pushboolean(L, nl_cuda_device_count() > 0); return 1; }
 static int nl_l_cuda_device_count(lua_State *L) { lua_pushinteger(L, nl_cuda_device_count()); return 1; }
-static int nl_l_cuda_synchronize(lua_State *L) { (void)L; return 0; } /* kernels run synchronously without CUDA */
-static int nl_l_cuda_memory_allocated(lua_State *L) { lua_pushinteger(L, 0); return 1; }
+
+/* Optional device argument (integer ordinal, "cuda:N" or a torch.device string); default 0.
+ * op names the function in the error when the device does not exist. */
+static int nl_cuda_dev_arg(lua_State *L, int idx, const char *op) {
+  int dev = 0;
+  if (lua_isinteger(L, idx)) dev = (int)lua_tointeger(L, idx);
+  else if (lua_type(L, idx) == LUA_TSTRING) {
+    nl_device d;
+    if (nl_device_parse(lua_tostring(L, idx), &d) < 0 || d.type != NL_CUDA)
+      luaL_error(L, "%s: expected a CUDA device, got '%s'", op, lua_tostring(L, idx));
+    dev = d.index;
+  } else if (!lua_isnoneornil(L, idx)) {
+    luaL_error(L, "%s: expected a device index or string, got %s", op, luaL_typename(L, idx));
+  }
+  nl_device d = {NL_CUDA, dev};
+  nl_check_cuda(L, op, d);
+  return dev;
+}
+
+/* Without a GPU these succeed with nothing to do / zero bytes (PyTorch's memory functions
+ * answer 0 before CUDA is initialised); get_device_name raises. */
+static int nl_l_cuda_synchronize(lua_State *L) {
+  if (nl_cuda_device_count() > 0 && nl_cuda_synchronize() < 0) nl_lua_error(L);
+  return 0;
+}
+static int nl_l_cuda_memory_allocated(lua_State *L) {
+  int dev = nl_cuda_device_count() > 0 ? nl_cuda_dev_arg(L, 1, "cuda.memory_allocated") : 0;
+  lua_pushinteger(L, (lua_Integer)nl_cuda_memory_allocated(dev));
+  return 1;
+}
+static int nl_l_cuda_max_memory_allocated(lua_State *L) {
+  int dev = nl_cuda_device_count() > 0 ? nl_cuda_dev_arg(L, 1, "cuda.max_memory_allocated") : 0;
+  lua_pushinteger(L, (lua_Integer)nl_cuda_max_memory_allocated(dev));
+  return 1;
+}
+static int nl_l_cuda_memory_reserved(lua_State *L) {
+  int dev = nl_cuda_device_count() > 0 ? nl_cuda_dev_arg(L, 1, "cuda.memory_reserved") : 0;
+  lua_pushinteger(L, (lua_Integer)nl_cuda_memory_reserved(dev));
+  return 1;
+}
+static int nl_l_cuda_empty_cache(lua_State *L) { (void)L; nl_cuda_empty_cache(); return 0; }
+static int nl_l_cuda_get_device_name(lua_State *L) {
+  int dev = nl_cuda_dev_arg(L, 1, "cuda.get_device_name");
+  lua_pushstring(L, nl_cuda_device_name(dev));
+  return 1;
+}
+/* nnlua has one Philox generator for every device (the same seed gives the same numbers
+ * on the CPU and on CUDA), so cuda.manual_seed seeds it, like torch.manual_seed. */
+static int nl_l_cuda_manual_seed(lua_State *L) {
+  lua_Integer s = luaL_checkinteger(L, 1);
+  nl_manual_seed((uint64_t)s);
+  return 0;
+}
+
+/* torch.backends.cuda.matmul.allow_tf32: a table whose field reads and writes the flag. */
+static int nl_l_tf32_index(lua_State *L) {
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "allow_tf32") == 0) lua_pushboolean(L, nl_cuda_get_allow_tf32());
+  else lua_pushnil(L);
+  return 1;
+}
+static int nl_l_tf32_newindex(lua_State *L) {
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "allow_tf32") != 0) return luaL_error(L, "backends.cuda.matmul: unknown option '%s'", k);
+  if (!lua_isboolean(L, 3)) return luaL_error(L, "backends.cuda.matmul.allow_tf32: expected a boolean, got %s", luaL_typename(L, 3));
+  nl_cuda_set_allow_tf32(lua_toboolean(L, 3));
+  return 0;
+}
 
 static const luaL_Reg nl_cuda_fns[] = {
     {"is_available", nl_l_cuda_is_available},
     {"device_count", nl_l_cuda_device_count},
     {"synchronize", nl_l_cuda_synchronize},
     {"memory_allocated", nl_l_cuda_memory_allocated},
+    {"max_memory_allocated", nl_l_cuda_max_memory_allocated},
+    {"memory_reserved", nl_l_cuda_memory_reserved},
+    {"empty_cache", nl_l_cuda_empty_cache},
+    {"get_device_name", nl_l_cuda_get_device_name},
+    {"manual_seed", nl_l_cuda_manual_seed},
+    {"manual_seed_all", nl_l_cuda_manual_seed},
     {NULL, NULL},
 };
 
@@ -217,4 +289,26 @@ void nl_lua_open_convert(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  /* torch.backends.cuda.matmul (created when absent) */
+  if (lua_getfield(L, -2, "backends") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -4, "backends");
+  }
+  if (lua_getfield(L, -1, "cuda") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "cuda");
+  }
+  lua_newtable(L); /* matmul: all fields through the metatable */
+  lua_newtable(L);
+  lua_pushcfunction(L, nl_l_tf32_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, nl_l_tf32_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "matmul");
+  lua_pop(L, 2);
 }
