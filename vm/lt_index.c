@@ -282,6 +282,17 @@ static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
   s->od++;
 }
 
+static int nl_key_is_ellipsis(lua_State *L, int e) {
+  return lua_type(L, e) == LUA_TSTRING && strcmp(lua_tostring(L, e), "...") == 0;
+}
+
+/* How many dims of the view the key entry at e consumes (bool masks: their ndim; else 1). */
+static int nl_key_dims(lua_State *L, int e) {
+  nl_tensor *it = nl_lua_to(L, e);
+  if (it && it->dtype == NL_BOOL) return it->ndim;
+  return nl_key_is_ellipsis(L, e) ? 0 : 1;
+}
+
 /* Builds the view of t selected by the key at stack index 2 (pushed on the stack). */
 static void nl_key_view(lua_State *L, nl_tensor *t, nl_keystate *s) {
   memset(s, 0, sizeof *s);
@@ -289,8 +300,23 @@ static void nl_key_view(lua_State *L, nl_tensor *t, nl_keystate *s) {
   nl_key_push(L, s, t);
   if (lua_type(L, 2) == LUA_TTABLE && !nl_lua_to(L, 2)) {
     lua_Integer n = luaL_len(L, 2);
+    int ellipsis = 0;
     for (lua_Integer i = 1; i <= n; i++) {
       lua_geti(L, 2, i); /* stays on the stack (below what the entry pushes) */
+      if (nl_key_is_ellipsis(L, -1)) { /* PyTorch's ...: as many {} as the entries after it leave */
+        if (ellipsis++) luaL_error(L, "t[...]: an index can only have a single ellipsis (\"...\")");
+        int rest = 0;
+        for (lua_Integer j = i + 1; j <= n; j++) {
+          lua_geti(L, 2, j);
+          rest += nl_key_dims(L, -1);
+          lua_pop(L, 1);
+        }
+        int skip = s->v->ndim - s->d - rest;
+        if (skip < 0) luaL_error(L, "t[...]: too many indices for a tensor of %d dims", s->od - s->d + s->v->ndim);
+        s->d += skip;
+        s->od += skip;
+        continue;
+      }
       nl_key_entry(L, s, -1);
     }
   } else {

@@ -5,10 +5,36 @@
 #include "../tensor/nl_ops.h"
 #include "../autograd/nl_ag_ops.h"
 
+#include <string.h>
+
+/* Writes the result r (pushed on the stack) into opts.out when there is one and leaves out on
+ * the stack: same shape and dtype required (PyTorch also resizes a mismatched out; here it is
+ * an error), not recorded by autograd. */
+static void nl_l_linalg_out(lua_State *L, const char *op, int opts, const nl_tensor *a, const nl_tensor *b) {
+  if (!opts) return;
+  if (lua_getfield(L, opts, "out") == LUA_TNIL) { lua_pop(L, 1); return; }
+  nl_tensor *out = nl_lua_check(L, -1);
+  nl_tensor *r = nl_lua_check(L, -2);
+  if (nl_grad_enabled() && (a->requires_grad || b->requires_grad || out->requires_grad))
+    luaL_error(L, "%s: functions with out= arguments don't support automatic differentiation", op);
+  if (out->dtype != r->dtype)
+    luaL_error(L, "%s: expected out tensor to have dtype %s, but got %s instead", op, nl_dtype_name(r->dtype),
+               nl_dtype_name(out->dtype));
+  char b1[160], b2[160];
+  if (out->ndim != r->ndim || memcmp(out->shape, r->shape, sizeof(int64_t) * (size_t)r->ndim) != 0)
+    luaL_error(L, "%s: output with shape %s doesn't match the result shape %s", op,
+               nl_shape_str(out->ndim, out->shape, b1, sizeof b1), nl_shape_str(r->ndim, r->shape, b2, sizeof b2));
+  nl_lua_check_status(L, nl_copy_(out, r));
+}
+
+/* torch.matmul(a, b, {out=}) and friends. */
 #define NL_BINARY_BINDING(lname, cfn)                          \
   static int nl_l_##lname(lua_State *L) {                      \
     nl_tensor *a = nl_lua_check(L, 1), *b = nl_lua_check(L, 2); \
+    int opts = nl_lua_opts(L);                                 \
+    if (opts && opts < 3) opts = 0;                            \
     nl_lua_push(L, cfn(a, b));                                 \
+    nl_l_linalg_out(L, #lname, opts, a, b);                    \
     return 1;                                                  \
   }
 NL_BINARY_BINDING(matmul, nl_ag_matmul)

@@ -22,7 +22,16 @@ end
 
 function TensorDataset:__len() return self.tensors[1]:size(1) end
 
+-- ds:get(i) returns sample i; like PyTorch's ds[index], any other tensor index works on all
+-- tensors at once: ds:get({a, b}) is the inclusive range a..b (the seed's train_ds[a:b]),
+-- ds:get(int64 tensor) gathers.
 function TensorDataset:get(i)
+  if type(i) == "table" or torch.is_tensor(i) then
+    local key = torch.is_tensor(i) and i or { i }
+    local out = {}
+    for k, t in ipairs(self.tensors) do out[k] = t[key] end
+    return table.unpack(out)
+  end
   i = self:_check_index(i)
   local out = {}
   for k, t in ipairs(self.tensors) do out[k] = t[i] end
