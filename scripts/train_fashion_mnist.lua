@@ -95,8 +95,6 @@ if opts.limit and opts.limit < #trainset then
   for k = 1, opts.limit do idx[k] = k end
   trainset = data.Subset(trainset, idx)
 end
-local trainloader = data.DataLoader(trainset, { batch_size = opts.batch_size, shuffle = true,
-  num_workers = opts.workers, seed = opts.seed })
 local testloader = data.DataLoader(testset, { batch_size = 1000, shuffle = false, num_workers = opts.workers })
 print(string.format("Fashion-MNIST: %d training images, %d test images; model %s, batch %d, SGD lr %g momentum %g, " ..
   "%d epoch(s), device %s, %d thread(s)", #trainset, #testset, opts.model, opts.batch_size, opts.lr, opts.momentum,
@@ -155,6 +153,9 @@ if opts.resume then
 end
 
 -- ---- training -----------------------------------------------------------------------------------
+-- the loader's own generator; a resumed run draws other permutations than the epochs it skips
+local trainloader = data.DataLoader(trainset, { batch_size = opts.batch_size, shuffle = true,
+  num_workers = opts.workers, seed = opts.seed + 7919 * (start_epoch - 1) })
 local t_train = torch.time()
 local nb = #trainloader
 for epoch = start_epoch, opts.epochs do
