@@ -2,13 +2,14 @@
 --
 --   build/nnlua scripts/train_fashion_mnist.lua [--epochs 2] [--batch-size 64] [--lr 0.01]
 --     [--model cnn|mlp] [--device cpu|cuda] [--seed 1] [--limit N] [--out fashion_out]
---     [--resume] [--workers 0] [--threads N] [--data DIR] [--no-progress]
+--     [--resume] [--workers 0] [--threads N] [--data DIR] [--no-progress] [--no-normalize]
 --
 -- Real Fashion-MNIST (the Debian package dataset-fashion-mnist, /usr/share/datasets/fashion-mnist).
 -- Model "cnn": seed 000's LeNet adapted to 28x28 inputs (conv 1->6 3x3, relu, maxpool 2,
 -- conv 6->16 3x3, relu, maxpool 2, flatten, 400 -> 120 -> 84 -> 10); "mlp": seed 002's
--- 784-512-512-10 NeuralNetwork. ToTensor only (pixels in [0, 1], like the PyTorch quickstart),
--- shuffled batches, CrossEntropyLoss, SGD(lr 0.01, momentum 0.9). Evaluation as in seed 004:
+-- 784-512-512-10 NeuralNetwork. ToTensor + Normalize((0.5,), (0.5,)) (pixels in [-1, 1], as
+-- seed 004; --no-normalize: ToTensor only, [0, 1]), shuffled batches, CrossEntropyLoss,
+-- SGD(lr 0.01, momentum 0.9). Evaluation as in seed 004:
 -- overall and per-class test accuracy. Writes into --out: checkpoint.safetensors
 -- ({model=, optimizer=, epoch=, losses=}, atomic torch.save), loss_curve.png and
 -- predictions.png (32 test images, a green bar under each correct prediction, red otherwise).
@@ -18,7 +19,7 @@ local t_start = torch.time()
 -- ---- options ----------------------------------------------------------------------------------
 local opts = { epochs = 2, batch_size = 64, lr = 0.01, momentum = 0.9, model = "cnn", device = "cpu", seed = 1,
   limit = nil, out = "fashion_out", resume = false, workers = 0, threads = nil, data = nil, progress = true,
-  log_every = 200 }
+  log_every = 200, normalize = true }
 local usage = [[
 usage: nnlua scripts/train_fashion_mnist.lua [options]
   --epochs N       epochs to train (default 2; with --resume: the total, counting finished ones)
@@ -34,7 +35,8 @@ usage: nnlua scripts/train_fashion_mnist.lua [options]
   --threads N      compute threads (default: torch's default)
   --data DIR       folder with the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
   --log-every N    print the running loss every N mini-batches (default 200)
-  --no-progress    no progress display]]
+  --no-progress    no progress display
+  --no-normalize   ToTensor only (default: ToTensor, then Normalize((0.5,), (0.5,)))]]
 
 local function die(msg)
   io.stderr:write("train_fashion_mnist: ", msg, "\n")
@@ -51,6 +53,7 @@ do
     if a == "-h" or a == "--help" then print(usage) os.exit(0) end
     if a == "--resume" then opts.resume = true
     elseif a == "--no-progress" then opts.progress = false
+    elseif a == "--no-normalize" then opts.normalize = false
     elseif a:sub(1, 2) == "--" then
       local key, val = a:sub(3):match("^([^=]+)=(.*)$")
       if not key then key = a:sub(3); i = i + 1; val = argv[i] end
@@ -84,7 +87,7 @@ local device = opts.device
 
 -- ---- data ---------------------------------------------------------------------------------------
 local T = data.transforms
-local transform = T.Compose { T.ToTensor() }
+local transform = T.Compose { T.ToTensor(), opts.normalize and T.Normalize({ 0.5 }, { 0.5 }) or nil }
 local FashionMNIST = data.datasets.FashionMNIST
 local ok, trainset = pcall(FashionMNIST, { root = opts.data, train = true, transform = transform })
 if not ok then die(tostring(trainset)) end
@@ -97,8 +100,8 @@ if opts.limit and opts.limit < #trainset then
 end
 local testloader = data.DataLoader(testset, { batch_size = 1000, shuffle = false, num_workers = opts.workers })
 print(string.format("Fashion-MNIST: %d training images, %d test images; model %s, batch %d, SGD lr %g momentum %g, " ..
-  "%d epoch(s), device %s, %d thread(s)", #trainset, #testset, opts.model, opts.batch_size, opts.lr, opts.momentum,
-  opts.epochs, device, torch.get_num_threads()))
+  "%d epoch(s), %s, device %s, %d thread(s)", #trainset, #testset, opts.model, opts.batch_size, opts.lr, opts.momentum,
+  opts.epochs, opts.normalize and "ToTensor + Normalize(0.5, 0.5)" or "ToTensor", device, torch.get_num_threads()))
 
 -- ---- model --------------------------------------------------------------------------------------
 local F = nn.functional
@@ -273,10 +276,11 @@ end
 do
   local B, bar = 32, 4
   local images, labels = testset.data:narrow(1, 1, B), testset.targets:narrow(1, 1, B)
-  local x = images:float():div(255):unsqueeze(2) -- (B, 1, 28, 28)
+  local x = images:float():div(255):unsqueeze(2) -- (B, 1, 28, 28) in [0, 1], as shown
   local predicted
   torch.no_grad(function()
-    local _, p = torch.max(model(x:to(device)), 2)
+    local input = opts.normalize and x:sub(0.5):div(0.5) or x -- as the model was trained
+    local _, p = torch.max(model(input:to(device)), 2)
     predicted = p:cpu()
   end)
   local tiles = torch.zeros(B, 3, 28 + bar, 28)
