@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ag_internal.h"
+#include "../nn/nl_nn.h"
 
 /* ---- small differentiable helpers -------------------------------------------------------- */
 static nl_tensor *mulS(const nl_tensor *a, double v) { return nl_ag_binary_ex(NL_OP_MUL, nl_arg_tensor(a), nl_arg_float(v), 1, NULL); }
@@ -92,7 +93,14 @@ int nl_d_unary(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   case NL_OP_TAN: r = mulT(g, K(addS(K(mulT(s, s)), 1))); break;
   case NL_OP_TANH: r = mulT(g, K(rsubS(1, K(mulT(s, s))))); break;
   case NL_OP_SIGMOID: r = mulT(g, K(mulT(s, K(rsubS(1, s))))); break;
-  case NL_OP_RELU: r = maskG(K(nl_binary_scalar(NL_OP_GT, s, 0, false, false)), g); break;
+  case NL_OP_RELU: /* no graph to record: one fused CPU pass (nn/activation.c) */
+    if (!nl_grad_enabled() && nl_device_of(g).type == NL_CPU && nl_device_of(s).type == NL_CPU &&
+        g->dtype == s->dtype && (s->dtype == NL_FLOAT32 || s->dtype == NL_FLOAT64) &&
+        g->ndim == s->ndim && !memcmp(g->shape, s->shape, sizeof(int64_t) * (size_t)s->ndim))
+      r = nl_relu_backward(g, s);
+    else
+      r = maskG(K(nl_binary_scalar(NL_OP_GT, s, 0, false, false)), g);
+    break;
   case NL_OP_ABS: r = mulT(g, K(nl_unary(NL_OP_SIGN, s))); break;
   default: nl_fail("autograd: no derivative for %s", n->name); break;
   }

@@ -87,3 +87,44 @@ nl_tensor *nl_activation(nl_act a, const nl_tensor *x, double p, double q) { ret
 nl_tensor *nl_activation_backward(nl_act a, const nl_tensor *gy, const nl_tensor *x, double p, double q) {
   return nn_act(a, gy, x, p, q);
 }
+
+/* ---- relu backward: gx = y > 0 ? gy : 0 (one pass, no bool mask, no broadcasting iterator) -- */
+/* restrict pointers and unconditional loads: GCC turns the select into vector blends */
+#define NN_RELU_BWD(T, S)                                                                         \
+  static void nn_relu_bwd_run##S(const T *restrict g, const T *restrict y, T *restrict o,       \
+                                 int64_t n) {                                                    \
+    for (int64_t i = 0; i < n; i++) {                                                           \
+      T gv = g[i], yv = y[i];                                                                   \
+      o[i] = yv > 0 ? gv : (T)0;                                                                \
+    }                                                                                           \
+  }                                                                                             \
+  static void nn_relu_bwd##S(const T *g, const T *y, T *o, int64_t n) {                         \
+    enum { CH = 65536 };                                                                        \
+    int64_t nch = (n + CH - 1) / CH;                                                            \
+    _Pragma("omp parallel for if (nch > 4)")                                                     \
+    for (int64_t c = 0; c < nch; c++) {                                                         \
+      int64_t a = c * CH, m = n - a < CH ? n - a : CH;                                           \
+      nn_relu_bwd_run##S(g + a, y + a, o + a, m);                                               \
+    }                                                                                           \
+  }
+NN_RELU_BWD(float, _f32)
+NN_RELU_BWD(double, _f64)
+#undef NN_RELU_BWD
+
+nl_tensor *nl_relu_backward(const nl_tensor *gy, const nl_tensor *y) {
+  const char *op = "relu_backward";
+  if (nn_check_float(op, "input", y) || nn_check_same(op, "grad_output", gy, y)) return NULL;
+  int ok = gy->ndim == y->ndim;
+  for (int i = 0; ok && i < y->ndim; i++) ok = gy->shape[i] == y->shape[i];
+  if (!ok) return nl_fail("%s: grad_output %s does not match input %s", op, SHP(gy), SHP(y));
+  nl_tensor *gc = nn_contig(gy), *yc = nn_contig(y), *gx = nl_empty(y->ndim, y->shape, y->dtype, nl_cpu());
+  if (!gc || !yc || !gx) {
+    nl_tensor_free(gc), nl_tensor_free(yc), nl_tensor_free(gx);
+    return NULL;
+  }
+  int64_t n = nl_numel(y);
+  if (y->dtype == NL_FLOAT32) nn_relu_bwd_f32(nl_data(gc), nl_data(yc), nl_data(gx), n);
+  else nn_relu_bwd_f64(nl_data(gc), nl_data(yc), nl_data(gx), n);
+  nl_tensor_free(gc), nl_tensor_free(yc);
+  return gx;
+}

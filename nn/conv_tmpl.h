@@ -150,13 +150,21 @@ static void CAT(conv_bwd_weight, S)(const T *gy, const T *x, T *gw, const nn_con
   free(part);
 }
 
-/* gb[o] = sum of gy[:, o]. */
+/* gb[o] = sum of gy[:, o]. Each plane summed in 16 independent lanes of T (vector adds, no
+ * latency-bound chain), the planes' sums accumulated in double. */
 static void CAT(conv_bwd_bias, S)(const T *gy, T *gb, int64_t N, int64_t O, int64_t HW) {
   for (int64_t o = 0; o < O; o++) {
     double s = 0;
     for (int64_t n = 0; n < N; n++) {
       const T *p = gy + (n * O + o) * HW;
-      for (int64_t i = 0; i < HW; i++) s += p[i];
+      T lane[16] = {0};
+      int64_t i = 0;
+      for (; i + 16 <= HW; i += 16)
+        for (int l = 0; l < 16; l++) lane[l] += p[i + l];
+      double ps = 0;
+      for (int l = 0; l < 16; l++) ps += lane[l];
+      for (; i < HW; i++) ps += p[i];
+      s += ps;
     }
     gb[o] = (T)s;
   }

@@ -174,4 +174,8 @@ nl_tensor *nl_activation(nl_act act, const nl_tensor *x, double a, double b);
 /* gx = gy * act'(x). */
 nl_tensor *nl_activation_backward(nl_act act, const nl_tensor *gy, const nl_tensor *x, double a,
                                   double b);
+/* ReLU's backward in one pass: gx = y > 0 ? gy : 0 (y: relu's output or input, same shape and
+ * dtype as gy, CPU float32/float64). Not differentiable (autograd's ReluBackward uses it when
+ * no graph is recorded). */
+nl_tensor *nl_relu_backward(const nl_tensor *gy, const nl_tensor *y);
 #endif
