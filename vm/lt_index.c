@@ -14,6 +14,7 @@
 
 #include "ltensor.h"
 
+#include "../tensor/nl_iter.h"
 #include "../tensor/nl_ops.h"
 #include "../autograd/nl_ag_ops.h"
 
