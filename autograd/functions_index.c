@@ -86,6 +86,27 @@ fail:
   return -1;
 }
 
+/* ---- advanced indexing t[i1, i2, ...] --------------------------------------------------- */
+/* The forward of nl_index from differentiable views, reshape and index_select: the gradient
+ * flows back through IndexSelectBackward, an index_add into zeros, i.e. PyTorch's
+ * IndexBackward (index_put with accumulate: repeated positions sum), and is itself
+ * differentiable. */
+nl_tensor *nl_ag_index(nl_tensor *t, int n, const int *dims, const nl_tensor *const *idx) {
+  if (!nl_ag_any_requires_grad(1, (const nl_tensor *const *)&t) || !nl_dtype_is_float(t->dtype))
+    return nl_index(t, n, dims, idx);
+  nl_index_plan p;
+  if (nl_index_plan_make("index", t, n, dims, idx, &p) < 0) return NULL;
+  nl_tensor *a = nl_ag_permute(t, p.perm);
+  nl_tensor *b = a ? nl_ag_reshape(a, p.flat_nd, p.flat) : NULL;
+  nl_tensor *c = b ? nl_ag_index_select(b, 0, p.lin) : NULL;
+  nl_tensor *d = c ? nl_ag_reshape(c, p.rnd, p.rshape) : NULL;
+  nl_tensor *r = d ? nl_ag_permute(d, p.rperm) : NULL;
+  nl_tensor *out = r ? nl_ag_contiguous(r) : NULL;
+  nl_tensor_free(a); nl_tensor_free(b); nl_tensor_free(c); nl_tensor_free(d); nl_tensor_free(r);
+  nl_tensor_free(p.lin);
+  return out;
+}
+
 /* ---- in-place index ops ---------------------------------------------------------------- */
 /* -1: error; 0: not recorded (run the raw op); 1: recorded (compute out of place, rebase) */
 static int nl_ip_mode(nl_tensor *t, const nl_tensor *src, const char *op) {

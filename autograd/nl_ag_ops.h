@@ -66,6 +66,8 @@ nl_tensor *nl_ag_stack(int n, nl_tensor *const *ts, int dim);
 
 /* index */
 nl_tensor *nl_ag_index_select(nl_tensor *t, int dim, const nl_tensor *idx);
+/* advanced indexing with several index tensors (nl_index, tensor/ops_index.h) */
+nl_tensor *nl_ag_index(nl_tensor *t, int n, const int *dims, const nl_tensor *const *idx);
 nl_tensor *nl_ag_gather(nl_tensor *t, int dim, const nl_tensor *idx);
 nl_tensor *nl_ag_scatter(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src, double v);
 nl_tensor *nl_ag_scatter_add(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor *src);

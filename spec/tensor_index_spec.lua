@@ -131,3 +131,91 @@ describe("tensor indexing", function()
     assert.has_error(function() x[torch.tensor({true, false, true})] = torch.tensor({1., 2., 3.}) end)
   end)
 end)
+
+describe("advanced indexing with several index tensors (PyTorch semantics)", function()
+  local F = dofile("spec/fixtures/advindex.lua")
+  local function input(name)
+    local r = F.inputs[name]
+    return torch.tensor(r.values, { dtype = r.dtype }):reshape(table.unpack(r.shape))
+  end
+  local function eval(src, x)
+    local env = setmetatable({ I = torch.tensor, x = x }, { __index = _G })
+    return assert(load("return " .. src, src, "t", env))()
+  end
+  local function check(want, got, name)
+    assert.are.same(want.shape, plain(got.shape), name)
+    assert.are.same(want.dtype, got.dtype, name)
+    assert.are.same(want.values, V(got), name)
+  end
+
+  it("t[{i1, i2, ...}] pairs the index tensors (fixtures)", function()
+    for _, c in ipairs(F.get) do
+      local x = eval(c.x, input(c.input))
+      check(c.want, x[eval(c.key, x)], c.name)
+    end
+  end)
+
+  it("seed 003: -input[{torch.arange(1, n + 1), target}]:mean()", function()
+    local input = torch.tensor({ { -0.5, -1.0, -2.0 }, { -1.5, -0.25, -3.0 }, { -0.1, -2.0, -0.7 } })
+    local target = torch.tensor({ 2, 1, 3 })
+    local l = -input[{ torch.arange(1, 4), target }]:mean()
+    assert.are.same({}, plain(l.shape))
+    assert.is_true(math.abs(l:item() - (1.0 + 1.5 + 0.7) / 3) < 1e-6)
+  end)
+
+  it("t[{i1, i2, ...}] = v (index_put_) (fixtures)", function()
+    for _, c in ipairs(F.set) do
+      local x = input(c.input)
+      x[eval(c.key, x)] = eval(c.value, x)
+      check(c.want, x, c.name)
+    end
+  end)
+
+  it("assigns into a non-contiguous target and keeps views in sync", function()
+    local base = m34()
+    local t = base:t() -- (4, 3) view
+    t[{ torch.tensor({ 1, 4 }), torch.tensor({ 3, 1 }) }] = torch.tensor({ -1, -2 })
+    assert.are.same({ 1, 2, 3, -2, 5, 6, 7, 8, -1, 10, 11, 12 }, V(base))
+    local x = torch.zeros(2, 3)
+    x[{ torch.tensor({ 1, 1 }), torch.tensor({ 2, 2 }) }] = torch.tensor({ 5., 7. }) -- duplicates: one of them
+    local v = x[1][2]:item()
+    assert.is_true(v == 5 or v == 7)
+  end)
+
+  it("is differentiable (IndexBackward accumulates repeated positions)", function()
+    for _, c in ipairs(F.grad) do
+      local x = input("X"):requires_grad_()
+      local r = x[eval(c.key, x)]
+      local w = (torch.arange(r:numel(), { dtype = "float64" }) + 1):view(table.unpack(plain(r.shape)))
+      local s = (r * w):sum()
+      s:backward()
+      check(c.want, x.grad, c.name)
+    end
+    local x = torch.randn(3, 4, { dtype = "float64", requires_grad = true })
+    assert.is_true(torch.autograd.gradcheck(function(a)
+      return a[{ torch.tensor({ { 1 }, { 3 } }), torch.tensor({ 2, 2, 4 }) }] * 2
+    end, { x }))
+    assert.is_true(torch.autograd.gradcheck(function(a)
+      return a[{ torch.tensor({ true, false, true }), torch.tensor({ 1, 1 }) }]:exp()
+    end, { x }))
+  end)
+
+  it("reports bad advanced keys", function()
+    local x = m34()
+    assert.has_error(function() return x[{ torch.tensor({ 1, 4 }), torch.tensor({ 1, 2 }) }] end,
+      "t[...]: index 4 is out of range for dim 1 of size 3 (expected 1..3 or -3..-1)")
+    assert.has_error(function() return x[{ torch.tensor({ 1, 2 }), torch.tensor({ 0, 2 }) }] end,
+      "t[...]: index 0 is out of range for dim 2 of size 4 (expected 1..4 or -4..-1)")
+    assert.has_error(function() return x[{ torch.tensor({ 1, 2 }), torch.tensor({ -5, 2 }) }] end,
+      "t[...]: index -5 is out of range for dim 2 of size 4 (expected 1..4 or -4..-1)")
+    assert.has_error(function() return x[{ torch.tensor({ 1, 2 }), torch.tensor({ 1, 2, 3 }) }] end,
+      "t[...]: shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]")
+    assert.has_error(function() return x[{ torch.tensor({ true, false, true }), torch.tensor({ 1, 2, 3 }) }] end,
+      "t[...]: shape mismatch: indexing tensors could not be broadcast together with shapes [2], [3]")
+    assert.has_error(function() x[{ torch.tensor({ 1, 2 }), torch.tensor({ 1, 2 }) }] = torch.tensor({ 1, 2, 3 }) end,
+      "index_put_: shape mismatch: value tensor of shape [3] cannot be broadcast to indexing result of shape [2]")
+    assert.has_error(function() x[{ torch.tensor({ 1, 9 }), torch.tensor({ 1, 2 }) }] = 0 end,
+      "t[...]: index 9 is out of range for dim 1 of size 3 (expected 1..3 or -3..-1)")
+    assert.are.same({ 1, 2, 3, 4 }, V(x[1])) -- nothing written
+  end)
+end)

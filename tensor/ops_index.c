@@ -1,6 +1,7 @@
 /* ops_index.c: index_select, gather, scatter(_add), masked_fill/select/scatter, take,
  * index_fill/add/copy. Every index is checked on the host before the kernel runs, so a bad
  * index is an error naming the op, the index (1-based, Lua's terms) and the valid range. */
+#include <stdio.h>
 #include <string.h>
 
 #include "nl_iter.h"
@@ -350,5 +351,158 @@ int nl_index_copy_(nl_tensor *t, int dim, const nl_tensor *idx, const nl_tensor 
     if (rc == 0) nl_bump_version(t);
   }
   nl_tensor_free(ie); nl_tensor_free(sc); nl_tensor_free(se); nl_tensor_free(tv);
+  return rc;
+}
+
+/* ---- advanced indexing --------------------------------------------------------------- */
+int nl_index_plan_make(const char *op, const nl_tensor *t, int n, const int *dims, const nl_tensor *const *idx,
+                       nl_index_plan *p) {
+  char b1[160], b2[160];
+  memset(p, 0, sizeof *p);
+  p->nd = t->ndim;
+  p->n = n;
+  if (n < 1 || n > t->ndim) return nl_failc("%s: %d index tensors for a tensor of %d dims", op, n, t->ndim);
+  bool used[NL_MAXDIM] = {false};
+  for (int j = 0; j < n; j++) {
+    if (dims[j] < 0 || dims[j] >= t->ndim || used[dims[j]])
+      return nl_failc("%s: bad or repeated dim %d for a tensor of %d dims", op, dims[j] + 1, t->ndim);
+    used[dims[j]] = true;
+    if (idx[j]->dtype != NL_INT64) return nl_failc("%s: index must be an int64 tensor (got %s)", op, nl_dtype_name(idx[j]->dtype));
+    if (nl_device_of(idx[j]).type != NL_CPU) return nl_failc("%s: index tensors must be on the cpu", op);
+  }
+  /* B: the index shapes broadcast together (PyTorch's message on a mismatch) */
+  p->bnd = 0;
+  for (int j = 0; j < n; j++) {
+    const nl_tensor *ix = idx[j];
+    int nd = ix->ndim > p->bnd ? ix->ndim : p->bnd;
+    int64_t out[NL_MAXDIM];
+    for (int d = 0; d < nd; d++) {
+      int da = d - (nd - p->bnd), db = d - (nd - ix->ndim);
+      int64_t a = da >= 0 ? p->bshape[da] : 1, b = db >= 0 ? ix->shape[db] : 1;
+      if (a != b && a != 1 && b != 1) {
+        int len = 0;
+        char msg[NL_MAXDIM * 160];
+        for (int k = 0; k < n && len < (int)sizeof msg - 160; k++)
+          len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s", k ? ", " : "", SHP(idx[k]->ndim, idx[k]->shape, b1));
+        return nl_failc("%s: shape mismatch: indexing tensors could not be broadcast together with shapes %s", op, msg);
+      }
+      out[d] = a == 1 ? b : a;
+    }
+    p->bnd = nd;
+    memcpy(p->bshape, out, sizeof(int64_t) * (size_t)nd);
+  }
+  int rest = t->ndim - n;
+  if (p->bnd + rest > NL_MAXDIM)
+    return nl_failc("%s: the result would have %d dims (at most %d)", op, p->bnd + rest, NL_MAXDIM);
+  /* the permutation and the flattened shape */
+  int k = 0;
+  int64_t prod = 1;
+  for (int j = 0; j < n; j++) { p->perm[k++] = dims[j]; prod *= t->shape[dims[j]]; }
+  p->flat_nd = 1;
+  p->flat[0] = prod;
+  for (int d = 0; d < t->ndim; d++)
+    if (!used[d]) { p->perm[k++] = d; p->flat[p->flat_nd++] = t->shape[d]; }
+  /* placement: consecutive increasing dims keep their place, else B first */
+  bool adjacent = true;
+  for (int j = 1; j < n; j++) adjacent = adjacent && dims[j] == dims[j - 1] + 1;
+  p->place = adjacent ? dims[0] : 0;
+  p->rnd = p->bnd + rest;
+  memcpy(p->rshape, p->bshape, sizeof(int64_t) * (size_t)p->bnd);
+  memcpy(p->rshape + p->bnd, p->flat + 1, sizeof(int64_t) * (size_t)rest);
+  for (int i = 0; i < p->rnd; i++) {
+    int src = i < p->place ? p->bnd + i : i < p->place + p->bnd ? i - p->place : i;
+    p->rperm[i] = src;
+    p->shape[i] = p->rshape[src];
+  }
+  /* the linear positions (host), every index range-checked against its dim */
+  int64_t nb = 1;
+  for (int d = 0; d < p->bnd; d++) nb *= p->bshape[d];
+  nl_tensor *lin = nl_zeros(1, &nb, NL_INT64, nl_cpu());
+  if (!lin) return -1;
+  int64_t *lp = nl_data(lin), mul = 1;
+  for (int j = n - 1; j >= 0; j--) {
+    const nl_tensor *ix = idx[j];
+    int64_t size = t->shape[dims[j]];
+    /* ix viewed at B's shape (stride 0 on broadcast dims) */
+    int64_t st[NL_MAXDIM] = {0};
+    for (int d = 0; d < ix->ndim; d++)
+      st[p->bnd - ix->ndim + d] = ix->shape[d] == 1 ? 0 : ix->stride[d];
+    nl_tensor *e = nl_view_of(ix, p->bnd, p->bshape, st, ix->offset);
+    if (!e) { nl_tensor_free(lin); return -1; }
+    for (int64_t i = 0; i < nb; i++) {
+      int64_t v = nl_get_flat_i64(e, i);
+      if (v < 0 || v >= size) {
+        nl_tensor_free(e);
+        nl_tensor_free(lin);
+        return nl_failc("%s: index %lld is out of range for dim %d of size %lld (expected 1..%lld)", op,
+                        (long long)v + 1, dims[j] + 1, (long long)size, (long long)size);
+      }
+      lp[i] += v * mul;
+    }
+    nl_tensor_free(e);
+    mul *= size;
+  }
+  (void)b2;
+  p->lin = nl_to_device(lin, nl_device_of(t));
+  nl_tensor_free(lin);
+  return p->lin ? 0 : -1;
+}
+
+nl_tensor *nl_index(nl_tensor *t, int n, const int *dims, const nl_tensor *const *idx) {
+  nl_index_plan p;
+  if (nl_index_plan_make("index", t, n, dims, idx, &p) < 0) return NULL;
+  /* t -> [indexed..., rest...] -> [prod, rest...] -> [numel B, rest...] -> [B..., rest...] -> result */
+  nl_tensor *a = nl_permute(t, p.perm);
+  nl_tensor *b = a ? nl_reshape(a, p.flat_nd, p.flat) : NULL;
+  nl_tensor *c = b ? nl_index_select(b, 0, p.lin) : NULL;
+  nl_tensor *d = c ? nl_reshape(c, p.rnd, p.rshape) : NULL;
+  nl_tensor *r = d ? nl_permute(d, p.rperm) : NULL;
+  nl_tensor *out = r ? nl_contiguous(r) : NULL;
+  nl_tensor_free(a); nl_tensor_free(b); nl_tensor_free(c); nl_tensor_free(d); nl_tensor_free(r);
+  nl_tensor_free(p.lin);
+  return out;
+}
+
+int nl_index_put_(nl_tensor *t, int n, const int *dims, const nl_tensor *const *idx, const nl_tensor *src, double v,
+                  bool accumulate) {
+  char b1[160], b2[160];
+  const char *op = accumulate ? "index_put_ (accumulate)" : "index_put_";
+  nl_index_plan p;
+  if (accumulate && !src) return nl_failc("%s: values must be a tensor", op);
+  if (src && !nl_device_eq(nl_device_of(src), nl_device_of(t))) return nl_failc("%s: values and tensor must be on the same device", op);
+  if (nl_index_plan_make(op, t, n, dims, idx, &p) < 0) return -1;
+  int64_t tmp[NL_MAXDIM];
+  if (src) {
+    int bd = nl_broadcast_shape(op, p.rnd, p.shape, src->ndim, src->shape, tmp);
+    if (bd < 0 || bd != p.rnd || memcmp(tmp, p.shape, sizeof(int64_t) * (size_t)bd) != 0) {
+      nl_tensor_free(p.lin);
+      return nl_failc("%s: shape mismatch: value tensor of shape %s cannot be broadcast to indexing result of shape %s", op,
+                      SHP(src->ndim, src->shape, b1), SHP(p.rnd, p.shape, b2));
+    }
+  }
+  /* values in [numel B, rest...] order: expand to the result, undo rperm, flatten B */
+  int inv[NL_MAXDIM];
+  for (int i = 0; i < p.rnd; i++) inv[p.rperm[i]] = i;
+  nl_tensor *sc = NULL, *se = NULL, *sp = NULL, *sf = NULL;
+  if (src) {
+    sc = nl_to_dtype((nl_tensor *)src, t->dtype);
+    se = sc ? nl_expand(sc, p.rnd, p.shape) : NULL;
+    sp = se ? nl_permute(se, inv) : NULL;
+    int64_t fs[NL_MAXDIM];
+    fs[0] = nl_numel(p.lin);
+    memcpy(fs + 1, p.flat + 1, sizeof(int64_t) * (size_t)(p.flat_nd - 1));
+    sf = sp ? nl_reshape(sp, p.flat_nd, fs) : NULL;
+  }
+  int rc = -1;
+  nl_tensor *pv = (!src || sf) ? nl_permute(t, p.perm) : NULL; /* a view of t */
+  nl_tensor *work = pv ? nl_contiguous(pv) : NULL;           /* pv itself when contiguous */
+  nl_tensor *flat = work ? nl_view_of(work, p.flat_nd, p.flat, NULL, work->offset) : NULL;
+  if (flat) {
+    rc = !src ? nl_index_fill_(flat, 0, p.lin, v)
+                : accumulate ? nl_index_add_(flat, 0, p.lin, sf, 1) : nl_index_copy_(flat, 0, p.lin, sf);
+    if (rc == 0 && work != pv) rc = nl_copy_(pv, work);
+  }
+  nl_tensor_free(sc); nl_tensor_free(se); nl_tensor_free(sp); nl_tensor_free(sf);
+  nl_tensor_free(pv); nl_tensor_free(work); nl_tensor_free(flat); nl_tensor_free(p.lin);
   return rc;
 }

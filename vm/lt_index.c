@@ -5,13 +5,16 @@
  * and the C front ends (tensor/ops_index.c) range-check it and report errors in 1-based
  * terms. Indexing keys: a number selects (drops the dim), {a, b[, step]} is an inclusive
  * range (keeps the dim), {} takes all, a bool tensor masks the dims it covers, an int64
- * tensor indexes one dim (index_select; several index tensors apply one after another,
- * i.e. an outer product, not PyTorch's zipped advanced indexing). */
+ * tensor indexes one dim (index_select). Several tensor entries follow PyTorch's advanced
+ * indexing (nl_index): the int64 tensors and the masks (as their nonzero() coordinates)
+ * broadcast together and select one element per broadcast position; numbers select first
+ * (like PyTorch, they are not advanced indices), ranges keep their dims. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "ltensor.h"
 
+#include "../tensor/nl_iter.h"
 #include "../tensor/nl_ops.h"
 #include "../autograd/nl_ag_ops.h"
 
@@ -190,7 +193,7 @@ static int nl_l_index_copy(lua_State *L) { return nl_l_index_copy_impl(L, 0); }
 /* ---- t[key] and t[key] = v ---------------------------------------------------------------- */
 /* A tensor entry of a key, applied after the view entries: a bool mask over dims vdim..
  * vdim+k-1 of the view, or a 0-based int64 index along dim vdim. */
-typedef struct { nl_tensor *idx; int vdim, k, is_mask; } nl_tkey;
+typedef struct { nl_tensor *idx; int vdim, k, is_mask, od; const nl_tensor *raw; } nl_tkey;
 
 typedef struct {
   nl_tensor *v; /* the current view (anchored on the Lua stack) */
@@ -244,12 +247,12 @@ static void nl_key_entry(lua_State *L, nl_keystate *s, int e) {
           luaL_error(L, "t[...]: the shape of the mask %s at index %d does not match the shape of the indexed tensor %s at index %d",
                      nl_shape_str(it->ndim, it->shape, b1, sizeof b1), j + 1,
                      nl_shape_str(s->v->ndim, s->v->shape, b2, sizeof b2), s->od + j + 1);
-      *k = (nl_tkey){it, s->d, it->ndim, 1};
+      *k = (nl_tkey){it, s->d, it->ndim, 1, s->od, it};
       s->d += it->ndim;
       s->od += it->ndim;
     } else {
       nl_key_need_dim(L, s, 1);
-      *k = (nl_tkey){nl_l_index0(L, e, "t[...]", s->v->shape[s->d]), s->d, 1, 0};
+      *k = (nl_tkey){nl_l_index0(L, e, "t[...]", s->v->shape[s->d]), s->d, 1, 0, s->od, it};
       s->d++;
       s->od++;
     }
@@ -324,12 +327,80 @@ static void nl_key_view(lua_State *L, nl_tensor *t, nl_keystate *s) {
   }
 }
 
+/* Several tensor entries (or one that the single-entry paths do not take): the advanced
+ * index as n (view dim, 0-based int64 index) pairs. Masks contribute one coordinate tensor per
+ * dim they cover; int64 entries are range-checked here in Lua's terms (1-based, negative from
+ * the end). Created tensors are anchored on the Lua stack. */
+static int nl_key_advanced(lua_State *L, nl_keystate *s, int *dims, const nl_tensor **idx) {
+  int n = 0;
+  lua_checkstack(L, 2 * NL_MAXDIM + 4);
+  for (int j = 0; j < s->nt; j++) {
+    nl_tkey *k = &s->te[j];
+    if (n + k->k > NL_MAXDIM) luaL_error(L, "t[...]: too many tensor indices");
+    if (!k->is_mask) {
+      int64_t size = s->v->shape[k->vdim], m = nl_numel(k->raw);
+      for (int64_t i = 0; i < m; i++) {
+        int64_t x = nl_get_flat_i64(k->raw, i);
+        if (x == 0 || x < -size || x > size)
+          luaL_error(L, "t[...]: index %I is out of range for dim %d of size %I (expected 1..%I or %I..-1)",
+                     (lua_Integer)x, k->od + 1, (lua_Integer)size, (lua_Integer)size, (lua_Integer)-size);
+      }
+      dims[n] = k->vdim;
+      idx[n++] = k->idx;
+      continue;
+    }
+    /* a mask: the coordinates of its true entries, one 1-D int64 tensor per covered dim */
+    nl_tensor *pos = nl_mask_positions(k->idx);
+    nl_lua_push(L, pos);
+    int64_t cnt = pos->shape[0];
+    const int64_t *pp = nl_data(pos);
+    int64_t inner = 1;
+    for (int d = k->k - 1; d >= 0; d--) {
+      nl_tensor *c = nl_empty(1, &cnt, NL_INT64, nl_cpu());
+      nl_lua_push(L, c);
+      int64_t *cp = nl_data(c), size = k->idx->shape[d];
+      for (int64_t i = 0; i < cnt; i++) cp[i] = (pp[i] / inner) % size;
+      inner *= size;
+      dims[n + d] = k->vdim + d;
+      idx[n + d] = c;
+    }
+    n += k->k;
+  }
+  /* the index shapes must broadcast together (checked here to name t[...] in the message) */
+  int bnd = 0;
+  int64_t b[NL_MAXDIM], nb[NL_MAXDIM];
+  for (int j = 0; j < n; j++) {
+    int r = nl_broadcast_shape("t[...]", bnd, b, idx[j]->ndim, idx[j]->shape, nb);
+    if (r < 0) {
+      luaL_Buffer buf;
+      char sb[160];
+      luaL_buffinit(L, &buf);
+      for (int i = 0; i < n; i++) {
+        if (i) luaL_addstring(&buf, ", ");
+        luaL_addstring(&buf, nl_shape_str(idx[i]->ndim, idx[i]->shape, sb, sizeof sb));
+      }
+      luaL_pushresult(&buf);
+      luaL_error(L, "t[...]: shape mismatch: indexing tensors could not be broadcast together with shapes %s",
+                 lua_tostring(L, -1));
+    }
+    bnd = r;
+    memcpy(b, nb, sizeof b);
+  }
+  return n;
+}
+
 int nl_lua_index_get(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
   if (t->ndim == 0 && lua_type(L, 2) == LUA_TNUMBER) return luaL_error(L, "t[...]: cannot index a 0-d tensor");
   nl_keystate s;
   nl_key_view(L, t, &s);
-  for (int j = s.nt - 1; j >= 0; j--) { /* right to left: earlier view dims stay valid */
+  if (s.nt > 1) { /* PyTorch's advanced indexing: the index tensors pair up (broadcast) */
+    int dims[NL_MAXDIM];
+    const nl_tensor *idx[NL_MAXDIM];
+    int n = nl_key_advanced(L, &s, dims, idx);
+    nl_key_push(L, &s, nl_ag_index(s.v, n, dims, idx));
+  }
+  for (int j = s.nt == 1 ? 0 : -1; j >= 0; j--) { /* right to left: earlier view dims stay valid */
     nl_tkey *k = &s.te[j];
     if (k->is_mask) {
       if (k->vdim == 0 && k->k == s.v->ndim) {
@@ -376,8 +447,14 @@ int nl_lua_index_set(lua_State *L) {
   if (nl_grad_enabled() && (t->requires_grad || (src && src->requires_grad)))
     return luaL_error(L, "t[...] =: assignment with a tensor index into (or from) a tensor that requires grad is not "
                          "supported by autograd; use index_copy / masked_scatter / where out of place");
-  if (s.nt > 1) return luaL_error(L, "t[...] =: at most one tensor index is supported in an assignment (got %d)", s.nt);
   nl_tkey *k = &s.te[0];
+  if (s.nt > 1 || (!k->is_mask && k->idx->ndim != 1 && !scalar)) { /* index_put_ (last write wins) */
+    int dims[NL_MAXDIM];
+    const nl_tensor *idx[NL_MAXDIM];
+    int n = nl_key_advanced(L, &s, dims, idx);
+    nl_lua_check_status(L, nl_index_put_(s.v, n, dims, idx, scalar ? NULL : src, v, false));
+    return 0;
+  }
   if (k->is_mask) {
     if (scalar) {
       /* the mask as a view over the whole target: stride 0 on the dims it does not cover */
@@ -405,7 +482,6 @@ int nl_lua_index_set(lua_State *L) {
   }
   nl_tensor *idx = k->idx;
   if (idx->ndim != 1) {
-    if (!scalar) return luaL_error(L, "t[...] =: a tensor value needs a 1-D index tensor (got %d dims)", idx->ndim);
     idx = nl_reshape(k->idx, 1, (int64_t[]){nl_numel(k->idx)});
     nl_lua_push(L, idx);
   }
