@@ -129,7 +129,8 @@ NL_HOSTDEV float nl_expf(float x) {
   p = p * (r * r) + r + 1.0f;
   int32_t ki = (int32_t)k;
   int32_t k1 = ki / 2, k2 = ki - k1; /* each half of 2^k is a normal float */
-  float y = p * nl_bits_f((k1 + 127) << 23) * nl_bits_f((k2 + 127) << 23);
+  /* unsigned shifts: k is garbage (and the result unused) when x is NaN */
+  float y = p * nl_bits_f((uint32_t)(k1 + 127) << 23) * nl_bits_f((uint32_t)(k2 + 127) << 23);
   y = x > 88.72283935546875f ? (float)INFINITY : y;
   y = x < -103.97208404541015625f ? 0.0f : y;
   return x != x ? x : y;
