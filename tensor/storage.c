@@ -207,7 +207,19 @@ static void nl_pools_free(nl_pools *p) {
 static void nl_pool_thread_exit(void *v) { nl_pools_free(v); }
 static void nl_pool_key_init(void) { pthread_key_create(&nl_pool_key, nl_pool_thread_exit); }
 
+/* Under AddressSanitizer the pools stay off, so it sees every block's use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NL_POOLS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NL_POOLS_ASAN 1
+#endif
+#endif
+
 static bool nl_pools_enabled(void) {
+#ifdef NL_POOLS_ASAN
+  return false;
+#endif
   int on = atomic_load_explicit(&nl_pools_on, memory_order_relaxed);
   if (on < 0) {
     const char *e = getenv("NNLUA_CPU_CACHE_MB");
