@@ -7,6 +7,7 @@
 
 #include "nl_autograd.h"
 #include "../tensor/nl_ops.h"
+#include "../tensor/nl_alloc.h"
 
 static _Thread_local bool nl_grad_off; /* grad mode is on by default */
 bool nl_grad_enabled(void) { return !nl_grad_off; }
@@ -54,7 +55,7 @@ static void nl_node_destroy(nl_node *n) {
     free(n->in_shape);
     free(n->in_dtype);
   }
-  free(n);
+  nl_pool_put(NL_POOL_NODE, n);
 }
 
 void nl_node_retain(nl_node *n) { n->refcount++; }
@@ -139,8 +140,9 @@ nl_node *nl_ag_grad_accumulator(nl_tensor *leaf) {
 
 nl_node *nl_node_new(const char *name, nl_backward_fn fn, int nin, const nl_tensor *const *ins) {
   nl_autograd_init();
-  nl_node *n = calloc(1, sizeof *n);
+  nl_node *n = nl_pool_get(NL_POOL_NODE, sizeof *n); /* a per-thread free list */
   if (!n) return nl_fail("out of memory");
+  memset(n, 0, sizeof *n);
   n->refcount = 1;
   n->name = name;
   n->backward = fn;
@@ -157,7 +159,8 @@ nl_node *nl_node_new(const char *name, nl_backward_fn fn, int nin, const nl_tens
     n->in_shape = calloc((size_t)nin, sizeof *n->in_shape);
     n->in_dtype = calloc((size_t)nin, sizeof *n->in_dtype);
     if (!n->next || !n->in_ndim || !n->in_shape || !n->in_dtype) {
-      free(n->next); free(n->in_ndim); free(n->in_shape); free(n->in_dtype); free(n);
+      free(n->next); free(n->in_ndim); free(n->in_shape); free(n->in_dtype);
+      nl_pool_put(NL_POOL_NODE, n);
       return nl_fail("out of memory");
     }
   }

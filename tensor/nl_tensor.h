@@ -75,6 +75,7 @@ typedef struct nl_tensor {
   struct nl_tensor *grad;
   struct nl_node *grad_fn;
   int output_nr; /* which output of grad_fn this tensor is */
+  int lua_slot;  /* vm/ltensor.c: index of its userdata in the Lua cache table, or 0 */
   void *ag_meta; /* autograd/: struct nl_ag_meta (grad accumulator, hooks), or NULL */
 } nl_tensor;
 

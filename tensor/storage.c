@@ -106,6 +106,7 @@ size_t nl_cpu_cache_release(void) {
   size_t n = nl_cache.cached;
   nl_cache.cached = 0;
   pthread_mutex_unlock(&nl_cache.lock);
+  nl_pool_flush(); /* this thread's pooled headers and small storages too (not counted) */
   for (int c = 0; c < NL_CACHE_CLASSES; c++) /* free outside the lock */
     for (nl_free_block *b = lists[c], *next; b; b = next) {
       next = b->next;
@@ -176,18 +177,115 @@ void nl_device_free(nl_device dev, void *p, size_t nbytes) {
   }
 }
 
+/* ---- per-thread pools (nl_alloc.h) ---------------------------------------------------- */
+/* Blocks per pool and thread. The Lua GC frees garbage tensors in batches of tens of thousands
+ * (a cycle per doubling of the Lua heap); blocks parked here were live at that peak anyway. */
+#define NL_POOL_CAP 65536
+
+typedef struct nl_pool_item { struct nl_pool_item *next; } nl_pool_item;
+typedef struct nl_pools {
+  nl_pool_item *head[NL_NPOOLS];
+  int n[NL_NPOOLS];
+  bool registered; /* the thread-exit destructor knows this thread's lists */
+} nl_pools;
+
+static _Thread_local nl_pools nl_tl_pools;
+static atomic_int nl_pools_on = -1; /* -1: not read from the environment yet */
+static pthread_key_t nl_pool_key;
+static pthread_once_t nl_pool_once = PTHREAD_ONCE_INIT;
+
+static void nl_pools_free(nl_pools *p) {
+  for (int k = 0; k < NL_NPOOLS; k++) {
+    for (nl_pool_item *it = p->head[k], *nx; it; it = nx) {
+      nx = it->next;
+      free(it);
+    }
+    p->head[k] = NULL;
+    p->n[k] = 0;
+  }
+}
+static void nl_pool_thread_exit(void *v) { nl_pools_free(v); }
+static void nl_pool_key_init(void) { pthread_key_create(&nl_pool_key, nl_pool_thread_exit); }
+
+/* Under AddressSanitizer the pools stay off, so it sees every block's use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NL_POOLS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NL_POOLS_ASAN 1
+#endif
+#endif
+
+static bool nl_pools_enabled(void) {
+#ifdef NL_POOLS_ASAN
+  return false;
+#endif
+  int on = atomic_load_explicit(&nl_pools_on, memory_order_relaxed);
+  if (on < 0) {
+    const char *e = getenv("NNLUA_CPU_CACHE_MB");
+    on = !(e && *e && strtoull(e, NULL, 10) == 0);
+    atomic_store(&nl_pools_on, on);
+  }
+  return on;
+}
+
+void *nl_pool_get(int pool, size_t size) {
+  nl_pools *p = &nl_tl_pools;
+  nl_pool_item *it = p->head[pool];
+  if (it) {
+    p->head[pool] = it->next;
+    p->n[pool]--;
+    return it;
+  }
+  if (pool == NL_POOL_STORAGE) return aligned_alloc(64, (size + 63) & ~(size_t)63); /* inline data */
+  return malloc(size);
+}
+
+void nl_pool_put(int pool, void *b) {
+  nl_pools *p = &nl_tl_pools;
+  if (p->n[pool] >= NL_POOL_CAP || !nl_pools_enabled()) {
+    free(b);
+    return;
+  }
+  if (!p->registered) {
+    pthread_once(&nl_pool_once, nl_pool_key_init);
+    pthread_setspecific(nl_pool_key, p);
+    p->registered = true;
+  }
+  nl_pool_item *it = b;
+  it->next = p->head[pool];
+  p->head[pool] = it;
+  p->n[pool]++;
+}
+
+void nl_pool_flush(void) { nl_pools_free(&nl_tl_pools); }
+
+/* ---- storages --------------------------------------------------------------------------- */
+_Static_assert(sizeof(nl_storage) <= 64, "nl_storage must fit the 64-byte head of its block");
+
+static inline bool nl_storage_inline(const nl_storage *s) {
+  return s->data == (const char *)s + 64;
+}
+
 nl_storage *nl_storage_new(size_t nbytes, nl_device dev) {
-  nl_storage *s = malloc(sizeof *s);
-  if (!s) return nl_fail("out of memory");
-  void *data = nl_device_alloc(dev, nbytes);
-  if (!data) { free(s); return NULL; }
+  char *b = nl_pool_get(NL_POOL_STORAGE, NL_STORAGE_BLOCK);
+  if (!b) return nl_fail("out of memory");
+  nl_storage *s = (nl_storage *)b;
+  void *data;
+  if (dev.type == NL_CPU && nbytes <= NL_STORAGE_INLINE) { /* small: data in the same block */
+    data = b + 64;
+    atomic_fetch_add_explicit(&nl_cpu_live_bytes, nbytes, memory_order_relaxed);
+  } else {
+    data = nl_device_alloc(dev, nbytes);
+    if (!data) { nl_pool_put(NL_POOL_STORAGE, b); return NULL; }
+  }
   *s = (nl_storage){.refcount = 1, .data = data, .nbytes = nbytes, .device = dev};
   return s;
 }
 
 nl_storage *nl_storage_wrap(void *data, size_t nbytes, nl_device dev, nl_release_fn release,
                             void *ctx) {
-  nl_storage *s = malloc(sizeof *s);
+  nl_storage *s = nl_pool_get(NL_POOL_STORAGE, NL_STORAGE_BLOCK);
   if (!s) return nl_fail("out of memory");
   *s = (nl_storage){.refcount = 1, .data = data, .nbytes = nbytes, .device = dev,
                     .external = true, .release = release, .release_ctx = ctx};
@@ -200,8 +298,10 @@ void nl_storage_release(nl_storage *s) {
   if (!s || --s->refcount > 0) return;
   if (s->external) {
     if (s->release) s->release(s->data, s->release_ctx);
+  } else if (nl_storage_inline(s)) {
+    atomic_fetch_sub_explicit(&nl_cpu_live_bytes, s->nbytes, memory_order_relaxed);
   } else {
     nl_device_free(s->device, s->data, s->nbytes);
   }
-  free(s);
+  nl_pool_put(NL_POOL_STORAGE, s);
 }

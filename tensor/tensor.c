@@ -6,6 +6,7 @@
 
 #include "nl_tensor.h"
 #include "nl_kernel.h"
+#include "nl_alloc.h"
 
 /* Autograd hooks into tensor destruction (autograd/ sets it; frees grad and grad_fn). */
 void (*nl_autograd_release_hook)(nl_tensor *t);
@@ -37,8 +38,9 @@ static bool nl_check_shape(int ndim, const int64_t *shape, int64_t *numel) {
 
 static nl_tensor *nl_header(nl_storage *s, int ndim, const int64_t *shape, const int64_t *stride,
                             int64_t offset, nl_dtype dt) {
-  nl_tensor *t = calloc(1, sizeof *t);
+  nl_tensor *t = nl_pool_get(NL_POOL_TENSOR, sizeof *t); /* a per-thread free list */
   if (!t) return nl_fail("out of memory");
+  memset(t, 0, sizeof *t);
   t->refcount = 1;
   t->storage = s;
   t->offset = offset;
@@ -119,7 +121,7 @@ void nl_tensor_free(nl_tensor *t) {
   if (!t || --t->refcount > 0) return;
   if (nl_autograd_release_hook && (t->grad || t->grad_fn || t->ag_meta)) nl_autograd_release_hook(t);
   nl_storage_release(t->storage);
-  free(t);
+  nl_pool_put(NL_POOL_TENSOR, t);
 }
 
 int64_t nl_numel(const nl_tensor *t) {

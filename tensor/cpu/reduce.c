@@ -155,12 +155,12 @@ static void nl_sum_mean(const nl_kargs *a, bool mean) {
     void *out = nl_data(a->out);
     NL_FOR_TASKS(O, R, I, {
       const T *xp = x + o * R * I + i0;
-      int64_t acc[NL_RCHUNK] = {0};
+      uint64_t acc[NL_RCHUNK] = {0}; /* unsigned: wraps like PyTorch's int64 without UB */
       for (int64_t r = 0; r < R; r++) {
         const T *row = xp + r * I;
-        for (int64_t j = 0; j < ni; j++) acc[j] += (int64_t)row[j];
+        for (int64_t j = 0; j < ni; j++) acc[j] += (uint64_t)(int64_t)row[j];
       }
-      for (int64_t j = 0; j < ni; j++) nl_store_i64(odt, out, o * I + i0 + j, acc[j]);
+      for (int64_t j = 0; j < ni; j++) nl_store_i64(odt, out, o * I + i0 + j, (int64_t)acc[j]);
     });
   })
 }
