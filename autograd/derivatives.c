@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ag_internal.h"
+#include "../nn/nl_nn.h"
 
 /* ---- small differentiable helpers -------------------------------------------------------- */
 static nl_tensor *mulS(const nl_tensor *a, double v) { return nl_ag_binary_ex(NL_OP_MUL, nl_arg_tensor(a), nl_arg_float(v), 1, NULL); }
@@ -91,8 +92,15 @@ int nl_d_unary(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   case NL_OP_COS: r = mulT(g, K(mulS(K(nl_ag_unary(NL_OP_SIN, s)), -1))); break;
   case NL_OP_TAN: r = mulT(g, K(addS(K(mulT(s, s)), 1))); break;
   case NL_OP_TANH: r = mulT(g, K(rsubS(1, K(mulT(s, s))))); break;
-  case NL_OP_SIGMOID: r = mulT(g, K(mulT(s, K(rsubS(1, s))))); break;
-  case NL_OP_RELU: r = maskG(K(nl_binary_scalar(NL_OP_GT, s, 0, false, false)), g); break;
+  /* sigmoid, relu: one fused CPU pass unless create_graph records the backward */
+  case NL_OP_SIGMOID:
+    if (!nl_grad_enabled() && (r = nl_sigmoid_backward_out(g, s))) break;
+    r = mulT(g, K(mulT(s, K(rsubS(1, s)))));
+    break;
+  case NL_OP_RELU:
+    if (!nl_grad_enabled() && (r = nl_relu_backward_out(g, s))) break;
+    r = maskG(K(nl_binary_scalar(NL_OP_GT, s, 0, false, false)), g);
+    break;
   case NL_OP_ABS: r = mulT(g, K(nl_unary(NL_OP_SIGN, s))); break;
   default: nl_fail("autograd: no derivative for %s", n->name); break;
   }

@@ -87,3 +87,47 @@ nl_tensor *nl_activation(nl_act a, const nl_tensor *x, double p, double q) { ret
 nl_tensor *nl_activation_backward(nl_act a, const nl_tensor *gy, const nl_tensor *x, double p, double q) {
   return nn_act(a, gy, x, p, q);
 }
+
+/* ---- relu / sigmoid backward from the saved output y (autograd's fast path) ----------------
+ * relu: gx = y > 0 ? gy : 0 (PyTorch's threshold_backward on the result); sigmoid:
+ * gx = gy * y * (1 - y). One fused pass instead of a compare + where (relu) or three
+ * element-wise ops (sigmoid). Returns NULL without failing (the caller falls back to the
+ * element-wise ops) unless both are same-shape, same-dtype float CPU tensors. */
+static nl_tensor *nn_act_out_backward(int sig, const nl_tensor *gy, const nl_tensor *y) {
+  if (nl_device_of(y).type != NL_CPU || nl_device_of(gy).type != NL_CPU || gy->dtype != y->dtype ||
+      (y->dtype != NL_FLOAT32 && y->dtype != NL_FLOAT64) || gy->ndim != y->ndim)
+    return NULL;
+  for (int i = 0; i < y->ndim; i++)
+    if (gy->shape[i] != y->shape[i]) return NULL;
+  nl_tensor *yc = nn_contig(y), *gc = nn_contig(gy), *o = nl_empty(y->ndim, y->shape, y->dtype, nl_cpu());
+  if (!yc || !gc || !o) {
+    nl_tensor_free(yc), nl_tensor_free(gc), nl_tensor_free(o);
+    return NULL;
+  }
+  int64_t n = nl_numel(y);
+  if (y->dtype == NL_FLOAT32) {
+    const float *restrict ys = nl_data(yc), *restrict g = nl_data(gc);
+    float *restrict d = nl_data(o);
+    if (sig)
+      for (int64_t i = 0; i < n; i++) d[i] = g[i] * (ys[i] * (1 - ys[i]));
+    else /* unconditional loads: a select, vectorised (a branch mispredicts on random signs) */
+      for (int64_t i = 0; i < n; i++) {
+        float gv = g[i];
+        d[i] = ys[i] > 0 ? gv : 0;
+      }
+  } else {
+    const double *restrict ys = nl_data(yc), *restrict g = nl_data(gc);
+    double *restrict d = nl_data(o);
+    if (sig)
+      for (int64_t i = 0; i < n; i++) d[i] = g[i] * (ys[i] * (1 - ys[i]));
+    else /* unconditional loads: a select, vectorised (a branch mispredicts on random signs) */
+      for (int64_t i = 0; i < n; i++) {
+        double gv = g[i];
+        d[i] = ys[i] > 0 ? gv : 0;
+      }
+  }
+  nl_tensor_free(yc), nl_tensor_free(gc);
+  return o;
+}
+nl_tensor *nl_relu_backward_out(const nl_tensor *gy, const nl_tensor *y) { return nn_act_out_backward(0, gy, y); }
+nl_tensor *nl_sigmoid_backward_out(const nl_tensor *gy, const nl_tensor *y) { return nn_act_out_backward(1, gy, y); }

@@ -59,6 +59,33 @@ typedef struct nn_mp_geo {
 #define NN_MAXPOOL(T, S)                                                                          \
   static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
     int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
+    /* fast path: no padding or dilation, every window inside the plane (LeNet's 2x2/2) */     \
+    if (g->ph == 0 && g->pw == 0 && g->dh == 1 && g->dw == 1 && OH > 0 && OW > 0 &&              \
+        (OH - 1) * g->sh + g->kh <= H && (OW - 1) * g->sw + g->kw <= W) {                        \
+      int64_t kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;                                    \
+      _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                   \
+      for (int64_t pl = 0; pl < g->P; pl++) {                                                    \
+        const T *xp = xs + pl * H * W;                                                           \
+        T *yp = ys + pl * OH * OW;                                                               \
+        int64_t *ip = is + pl * OH * OW;                                                         \
+        for (int64_t oh = 0; oh < OH; oh++)                                                      \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                  \
+            int64_t b0 = oh * sh * W + ow * sw, best = b0;                                       \
+            T m = xp[b0];                                                                        \
+            for (int64_t h = 0; h < kh; h++)                                                     \
+              for (int64_t w = 0; w < kw; w++) {                                                 \
+                int64_t k = b0 + h * W + w;                                                      \
+                T v = xp[k];                                                                     \
+                int up = v > m || isnan(v); /* selects, not branches (random data) */          \
+                m = up ? v : m;                                                                  \
+                best = up ? k : best;                                                            \
+              }                                                                                  \
+            yp[oh * OW + ow] = m;                                                                \
+            ip[oh * OW + ow] = best;                                                             \
+          }                                                                                      \
+      }                                                                                          \
+      return;                                                                                    \
+    }                                                                                            \
     _Pragma("omp parallel for if (g->P * OH * OW > 32768)")                                      \
     for (int64_t pl = 0; pl < g->P; pl++)                                                        \
       for (int64_t oh = 0; oh < OH; oh++)                                                        \
