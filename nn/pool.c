@@ -76,7 +76,7 @@ typedef struct nn_mp_geo {
               for (int64_t w = 0; w < kw; w++) {                                                 \
                 int64_t k = b0 + h * W + w;                                                      \
                 T v = xp[k];                                                                     \
-                int up = v > m || isnan(v); /* selects, not branches (random data) */          \
+                int up = (v > m) | (v != v); /* selects, not branches (random data) */         \
                 m = up ? v : m;                                                                  \
                 best = up ? k : best;                                                            \
               }                                                                                  \

@@ -23,10 +23,12 @@ def load(fname):
         return d
     for line in open(path):
         p = line.split()
-        if len(p) == 3:
-            t, rss = d.setdefault(p[0], ([], []))
+        if len(p) >= 3:
+            t, rss, cpu = d.setdefault(p[0], ([], [], []))
             t.append(float(p[1])); rss.append(int(p[2]))
-    return {k: (statistics.median(t), max(rss), len(t)) for k, (t, rss) in d.items()}
+            if len(p) >= 4: cpu.append(float(p[3]))
+    return {k: (statistics.median(t), max(rss), len(t), statistics.median(cpu) if cpu else None)
+            for k, (t, rss, cpu) in d.items()}
 
 def fmt_t(s):
     if s >= 1: return "%.3g s" % s
@@ -52,8 +54,9 @@ for w in ORDER:
     if tgt is not None and ratio < tgt:
         misses.append(w)
     rss_ok = "yes" if a[1] * 2 <= rss_t else "**no**"
-    rows.append("| %s | %s | %s | %s | %.2fx | %s | %s | %.0f MB | %.0f MB | %s |" % (
-        w, fmt_t(a[0]), fmt_t(b[0]), fmt_t(c[0]) if c else "-", ratio,
+    cpu_ratio = "%.2fx" % (b[3] / a[3]) if a[3] and b[3] else "-"
+    rows.append("| %s | %s | %s | %s | %.2fx | %s | %s | %s | %.0f MB | %.0f MB | %s |" % (
+        w, fmt_t(a[0]), fmt_t(b[0]), fmt_t(c[0]) if c else "-", ratio, cpu_ratio,
         ("%gx" % tgt) if tgt else "-", ok, a[1] / 1024, rss_t / 1024, rss_ok))
 
 rounds = max((v[2] for v in nl.values()), default=0)
@@ -67,13 +70,15 @@ lines = [
     "processes of each process's median step time (3 timed rounds after warm-up); nnlua and "
     "PyTorch processes alternate. PyTorch runs at 1 and 2 threads and the ratio uses the "
     "faster; nnlua runs at 1 thread. Peak RSS = VmHWM of the whole process (PyTorch: the larger "
-    "of its two runs). startup = median wall time of the whole process (fork to exit)." % (
+    "of its two runs). startup = median wall time of the whole process (fork to exit). CPU-time "
+    "ratio = PyTorch 1-thread process CPU time per step / nnlua's (both one thread; less "
+    "sensitive to other jobs than wall time). `met` judges the wall-time ratio." % (
         time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count() or 0,
         os.environ.get("OPENBLAS_CORETYPE") or "(unset)", " ".join(rd("load_before.txt")),
         " ".join(rd("load_after.txt")), rounds),
     "",
-    "| workload | nnlua | PyTorch 1 thr | PyTorch 2 thr | ratio (best PyTorch / nnlua) | target | met | RSS nnlua | RSS PyTorch | RSS <= half |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| workload | nnlua | PyTorch 1 thr | PyTorch 2 thr | ratio (best PyTorch / nnlua) | CPU-time ratio (1 thr) | target | met | RSS nnlua | RSS PyTorch | RSS <= half |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
 ] + rows + [
     "",
     "Workloads: " + "; ".join("%s = %s" % (w, DESC[w]) for w in ORDER) + ".",

@@ -1,7 +1,8 @@
 -- workloads.lua: whole training steps of the seed workloads, nnlua side (twin: workloads.py).
 -- One step = zero_grad, forward, loss, backward, optimizer step, on a fixed synthetic batch.
--- Prints "name seconds_per_step peak_rss_kb": the median over rounds of the mean step time in
--- a round, after warm-up, and the process's peak RSS (VmHWM) at the end.
+-- Prints "name seconds_per_step peak_rss_kb cpu_seconds_per_step": the median over rounds of
+-- the mean wall time of a step in a round, after warm-up; the process's peak RSS (VmHWM) at the
+-- end; the median process CPU time per step (all threads: robust to a loaded machine).
 --   nnlua scripts/bench/workloads.lua NAME [STEPS_PER_ROUND] [ROUNDS] [THREADS]
 -- NAME: xor lenet4 lenet128 mlp64 mlp64adam resnet18 (startup is timed by bench.sh).
 local name = arg and arg[1] or error("usage: workloads.lua NAME [STEPS] [ROUNDS] [THREADS]")
@@ -63,14 +64,15 @@ local function step()
 end
 
 for _ = 1, math.max(3, steps // 5) do step() end -- warm-up: caches, momentum buffers
-local times = {}
+local times, cpu = {}, {}
 for r = 1, rounds do
   collectgarbage()
-  local t0 = torch.time()
+  local t0, c0 = torch.time(), os.clock()
   for _ = 1, steps do step() end
-  times[r] = (torch.time() - t0) / steps
+  times[r], cpu[r] = (torch.time() - t0) / steps, (os.clock() - c0) / steps
 end
 table.sort(times)
+table.sort(cpu)
 
 local function peak_rss_kb()
   local f = io.open("/proc/self/status")
@@ -78,4 +80,4 @@ local function peak_rss_kb()
   local s = f:read("a"); f:close()
   return tonumber(s:match("VmHWM:%s*(%d+)")) or 0
 end
-print(string.format("%s %.9g %d", name, times[(rounds + 1) // 2], peak_rss_kb()))
+print(string.format("%s %.9g %d %.9g", name, times[(rounds + 1) // 2], peak_rss_kb(), cpu[(rounds + 1) // 2]))

@@ -1,7 +1,8 @@
 # workloads.py: whole training steps of the seed workloads, PyTorch side (twin: workloads.lua).
 # One step = zero_grad, forward, loss, backward, optimizer step, on a fixed synthetic batch.
-# Prints "name seconds_per_step peak_rss_kb": the median over rounds of the mean step time in
-# a round, after warm-up, and the process's peak RSS (VmHWM) at the end.
+# Prints "name seconds_per_step peak_rss_kb cpu_seconds_per_step": the median over rounds of
+# the mean wall time of a step in a round, after warm-up; the process's peak RSS (VmHWM) at the
+# end; the median process CPU time per step (all threads: robust to a loaded machine).
 #   /usr/bin/python3 scripts/bench/workloads.py NAME [STEPS_PER_ROUND] [ROUNDS] [THREADS]
 import sys, time, torch, torch.nn as nn, torch.nn.functional as F
 
@@ -116,13 +117,15 @@ def step():
 
 for _ in range(max(3, steps // 5)):
     step()
-times = []
+times, cpu = [], []
 for _ in range(rounds):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     times.append((time.perf_counter() - t0) / steps)
+    cpu.append((time.process_time() - c0) / steps)
 times.sort()
+cpu.sort()
 
 def peak_rss_kb():
     with open("/proc/self/status") as f:
@@ -131,4 +134,4 @@ def peak_rss_kb():
                 return int(line.split()[1])
     return 0
 
-print("%s %.9g %d" % (name, times[(rounds + 1) // 2 - 1], peak_rss_kb()), flush=True)
+print("%s %.9g %d %.9g" % (name, times[(rounds + 1) // 2 - 1], peak_rss_kb(), cpu[(rounds + 1) // 2 - 1]), flush=True)
