@@ -542,8 +542,9 @@ int nl_d_addmm(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   nl_tensor *m1 = nl_saved_get(n, 0), *m2 = nl_saved_get(n, 1);
   double beta = n->dp[0], alpha = n->dp[1];
   if (nl_ag_need(n, 0)) OUT(0, beta == 1 ? nl_ref(g) : mulS(g, beta));
-  if (nl_ag_need(n, 1)) OUT(1, mulS(K(nl_ag_mm(g, K(mT(m2)))), alpha));
-  if (nl_ag_need(n, 2)) OUT(2, mulS(K(nl_ag_mm(K(mT(m1)), g)), alpha));
+  /* alpha == 1 (nn.Linear): the product itself, no extra pass over it */
+  if (nl_ag_need(n, 1)) OUT(1, alpha == 1 ? nl_ag_mm(g, K(mT(m2))) : mulS(K(nl_ag_mm(g, K(mT(m2)))), alpha));
+  if (nl_ag_need(n, 2)) OUT(2, alpha == 1 ? nl_ag_mm(K(mT(m1)), g) : mulS(K(nl_ag_mm(K(mT(m1)), g)), alpha));
   nl_tmp_free(&tmp);
   return 0;
 fail:
