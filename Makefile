@@ -5,6 +5,7 @@
 #   make install PREFIX=/usr/local   bin/nnlua, include/nnlua.h + nl_tensor.h, lib/libnnlua.{a,so},
 #                                    lib/pkgconfig/nnlua{,-static}.pc, lib/lua/5.4/torch.so
 #   make asan     sanitizer build in build-asan/ and the spec suite under it
+#   make bench    the benchmark suites vs PyTorch (scripts/bench/run.sh, scripts/bench/bench.sh)
 BUILD   ?= build
 PREFIX  ?= /usr/local
 NNLUA_CUDA ?= AUTO
@@ -54,6 +55,7 @@ asan: setup
 
 bench: setup all
 	@sh scripts/bench/run.sh $(BUILD)
+	@sh scripts/bench/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan

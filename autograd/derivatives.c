@@ -92,14 +92,14 @@ int nl_d_unary(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   case NL_OP_COS: r = mulT(g, K(mulS(K(nl_ag_unary(NL_OP_SIN, s)), -1))); break;
   case NL_OP_TAN: r = mulT(g, K(addS(K(mulT(s, s)), 1))); break;
   case NL_OP_TANH: r = mulT(g, K(rsubS(1, K(mulT(s, s))))); break;
-  case NL_OP_SIGMOID: r = mulT(g, K(mulT(s, K(rsubS(1, s))))); break;
-  case NL_OP_RELU: /* no graph to record: one fused CPU pass (nn/activation.c) */
-    if (!nl_grad_enabled() && nl_device_of(g).type == NL_CPU && nl_device_of(s).type == NL_CPU &&
-        g->dtype == s->dtype && (s->dtype == NL_FLOAT32 || s->dtype == NL_FLOAT64) &&
-        g->ndim == s->ndim && !memcmp(g->shape, s->shape, sizeof(int64_t) * (size_t)s->ndim))
-      r = nl_relu_backward(g, s);
-    else
-      r = maskG(K(nl_binary_scalar(NL_OP_GT, s, 0, false, false)), g);
+  /* sigmoid, relu: one fused CPU pass unless create_graph records the backward */
+  case NL_OP_SIGMOID:
+    if (!nl_grad_enabled() && (r = nl_sigmoid_backward_out(g, s))) break;
+    r = mulT(g, K(mulT(s, K(rsubS(1, s)))));
+    break;
+  case NL_OP_RELU:
+    if (!nl_grad_enabled() && (r = nl_relu_backward_out(g, s))) break;
+    r = maskG(K(nl_binary_scalar(NL_OP_GT, s, 0, false, false)), g);
     break;
   case NL_OP_ABS: r = mulT(g, K(nl_unary(NL_OP_SIGN, s))); break;
   default: nl_fail("autograd: no derivative for %s", n->name); break;
@@ -542,8 +542,9 @@ int nl_d_addmm(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   nl_tensor *m1 = nl_saved_get(n, 0), *m2 = nl_saved_get(n, 1);
   double beta = n->dp[0], alpha = n->dp[1];
   if (nl_ag_need(n, 0)) OUT(0, beta == 1 ? nl_ref(g) : mulS(g, beta));
-  if (nl_ag_need(n, 1)) OUT(1, mulS(K(nl_ag_mm(g, K(mT(m2)))), alpha));
-  if (nl_ag_need(n, 2)) OUT(2, mulS(K(nl_ag_mm(K(mT(m1)), g)), alpha));
+  /* alpha == 1 (nn.Linear): the product itself, no extra pass over it */
+  if (nl_ag_need(n, 1)) OUT(1, alpha == 1 ? nl_ag_mm(g, K(mT(m2))) : mulS(K(nl_ag_mm(g, K(mT(m2)))), alpha));
+  if (nl_ag_need(n, 2)) OUT(2, alpha == 1 ? nl_ag_mm(K(mT(m1)), g) : mulS(K(nl_ag_mm(K(mT(m1)), g)), alpha));
   nl_tmp_free(&tmp);
   return 0;
 fail:

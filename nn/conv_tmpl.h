@@ -17,11 +17,11 @@ static inline void nn_ow_range(int64_t base, int64_t sw, int64_t W, int64_t Wo, 
 }
 #endif
 
-/* col (K, Ho*Wo) <- the receptive fields of x (Cg, H, W); zeros where padding. The valid
- * output columns of each kernel offset are computed once (no per-element bounds checks);
- * stride 1 copies them with memcpy. */
-static void CAT(im2col, S)(const T *x, T *col, const nn_conv_geo *g) {
-  int64_t HW = g->Ho * g->Wo;
+/* col (K, Ho*Wo, row stride ld) <- the receptive fields of x (Cg, H, W); zeros where padding.
+ * The valid output columns of each kernel offset are computed once (no per-element bounds
+ * checks); stride 1 copies them with memcpy. */
+static void CAT(im2col, S)(const T *x, T *col, const nn_conv_geo *g, int64_t ld) {
+  int64_t HW = ld;
   for (int64_t kj = 0; kj < g->kw; kj++) {
     int64_t base = kj * g->dw - g->pw, lo, hi;
     nn_ow_range(base, g->sw, g->W, g->Wo, &lo, &hi);
@@ -39,7 +39,11 @@ static void CAT(im2col, S)(const T *x, T *col, const nn_conv_geo *g) {
           const T *xr = xc + ih * g->W; /* input column of ow: base + ow*sw */
           for (int64_t ow = 0; ow < lo; ow++) r[ow] = 0;
           if (g->sw == 1) {
-            if (hi > lo) memcpy(r + lo, xr + base + lo, sizeof(T) * (size_t)(hi - lo));
+            /* short rows (LeNet's 28 or 10): an inline loop beats a memcpy call per row */
+            if (hi - lo <= 64)
+              for (int64_t ow = lo; ow < hi; ow++) r[ow] = xr[base + ow];
+            else if (hi > lo)
+              memcpy(r + lo, xr + base + lo, sizeof(T) * (size_t)(hi - lo));
           } else {
             for (int64_t ow = lo; ow < hi; ow++) r[ow] = xr[base + ow * g->sw];
           }
@@ -49,9 +53,9 @@ static void CAT(im2col, S)(const T *x, T *col, const nn_conv_geo *g) {
   }
 }
 
-/* x (Cg, H, W) += the columns of col (K, Ho*Wo) (the adjoint of im2col). */
-static void CAT(col2im, S)(const T *col, T *x, const nn_conv_geo *g) {
-  int64_t HW = g->Ho * g->Wo;
+/* x (Cg, H, W) += the columns of col (K, Ho*Wo, row stride ld) (the adjoint of im2col). */
+static void CAT(col2im, S)(const T *col, T *x, const nn_conv_geo *g, int64_t ld) {
+  int64_t HW = ld;
   for (int64_t c = 0; c < g->Cg; c++)
     for (int64_t ki = 0; ki < g->kh; ki++)
       for (int64_t kj = 0; kj < g->kw; kj++) {
@@ -72,8 +76,90 @@ static void CAT(col2im, S)(const T *col, T *x, const nn_conv_geo *g) {
       }
 }
 
+/* ---- batched variants (g->bat, see conv.c): nb samples per GEMM ------------------------------
+ * The columns of nb samples side by side: col (K, nb*HW), gy/y as (Og, nb*HW). One GEMM per
+ * chunk and group instead of one per sample: with few output pixels (ResNet's deep layers:
+ * HW = 4..64) a per-sample GEMM re-packs the whole weight for a handful of columns. */
+static void CAT(gather_gy, S)(const T *gy, T *gb, const nn_conv_geo *g, int64_t n0, int64_t m, int64_t gi) {
+  int64_t HW = g->Ho * g->Wo, L = m * HW; /* gb (Og, m*HW) <- gy[n0+j, gi*Og + o] */
+  for (int64_t j = 0; j < m; j++)
+    for (int64_t o = 0; o < g->Og; o++)
+      memcpy(gb + o * L + j * HW, gy + ((n0 + j) * g->O + gi * g->Og + o) * HW, sizeof(T) * (size_t)HW);
+}
+
+static void CAT(conv_fwd_bat, S)(const T *x, const T *w, const T *b, T *y, const nn_conv_geo *g) {
+  int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo, nb = nn_conv_chunk(g, K, HW);
+  T *col = malloc(sizeof(T) * (size_t)(K * nb * HW > 0 ? K * nb * HW : 1));
+  T *yb = malloc(sizeof(T) * (size_t)(g->Og * nb * HW > 0 ? g->Og * nb * HW : 1));
+  for (int64_t n0 = 0; n0 < g->N && HW > 0; n0 += nb) {
+    int64_t m = g->N - n0 < nb ? g->N - n0 : nb, L = m * HW;
+    for (int64_t gi = 0; gi < g->G && g->Og > 0; gi++) {
+      if (K > 0) {
+        for (int64_t j = 0; j < m; j++)
+          CAT(im2col, S)(x + ((n0 + j) * g->C + gi * g->Cg) * g->H * g->W, col + j * HW, g, L);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->Og, (int)L, (int)K, 1,
+             w + gi * g->Og * K, (int)K, col, (int)L, 0, yb, (int)L);
+      } else {
+        memset(yb, 0, sizeof(T) * (size_t)(g->Og * L));
+      }
+      for (int64_t j = 0; j < m; j++)
+        for (int64_t o = 0; o < g->Og; o++) {
+          T *yo = y + ((n0 + j) * g->O + gi * g->Og + o) * HW;
+          const T *src = yb + o * L + j * HW;
+          T bo = b ? b[gi * g->Og + o] : 0;
+          for (int64_t i = 0; i < HW; i++) yo[i] = src[i] + bo;
+        }
+    }
+  }
+  free(col);
+  free(yb);
+}
+
+static void CAT(conv_bwd_input_bat, S)(const T *gy, const T *w, T *gx, const nn_conv_geo *g) {
+  int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo, nb = nn_conv_chunk(g, K, HW);
+  if (K == 0 || HW == 0 || g->Og == 0) return; /* gx stays zero */
+  T *col = malloc(sizeof(T) * (size_t)(K * nb * HW));
+  T *gb = malloc(sizeof(T) * (size_t)(g->Og * nb * HW));
+  for (int64_t n0 = 0; n0 < g->N; n0 += nb) {
+    int64_t m = g->N - n0 < nb ? g->N - n0 : nb, L = m * HW;
+    for (int64_t gi = 0; gi < g->G; gi++) {
+      CAT(gather_gy, S)(gy, gb, g, n0, m, gi);
+      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)L, (int)g->Og, 1,
+           w + gi * g->Og * K, (int)K, gb, (int)L, 0, col, (int)L);
+      for (int64_t j = 0; j < m; j++)
+        CAT(col2im, S)(col + j * HW, gx + ((n0 + j) * g->C + gi * g->Cg) * g->H * g->W, g, L);
+    }
+  }
+  free(col);
+  free(gb);
+}
+
+static void CAT(conv_bwd_weight_bat, S)(const T *gy, const T *x, T *gw, const nn_conv_geo *g) {
+  int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo, nb = nn_conv_chunk(g, K, HW);
+  memset(gw, 0, sizeof(T) * (size_t)(g->O * K));
+  if (K == 0 || HW == 0 || g->Og == 0) return;
+  T *col = malloc(sizeof(T) * (size_t)(K * nb * HW));
+  T *gb = malloc(sizeof(T) * (size_t)(g->Og * nb * HW));
+  for (int64_t n0 = 0; n0 < g->N; n0 += nb) {
+    int64_t m = g->N - n0 < nb ? g->N - n0 : nb, L = m * HW;
+    for (int64_t gi = 0; gi < g->G; gi++) {
+      for (int64_t j = 0; j < m; j++)
+        CAT(im2col, S)(x + ((n0 + j) * g->C + gi * g->Cg) * g->H * g->W, col + j * HW, g, L);
+      CAT(gather_gy, S)(gy, gb, g, n0, m, gi);
+      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->Og, (int)K, (int)L, 1, gb, (int)L,
+           col, (int)L, 1, gw + gi * g->Og * K, (int)K);
+    }
+  }
+  free(col);
+  free(gb);
+}
+
 /* y = conv(x, w) + b. Parallel over the batch (BLAS single-threaded inside, see conv.c). */
 static void CAT(conv_fwd, S)(const T *x, const T *w, const T *b, T *y, const nn_conv_geo *g) {
+  if (g->bat) {
+    CAT(conv_fwd_bat, S)(x, w, b, y, g);
+    return;
+  }
   int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo;
 #pragma omp parallel if (g->N > 1 && g->par)
   {
@@ -83,7 +169,7 @@ static void CAT(conv_fwd, S)(const T *x, const T *w, const T *b, T *y, const nn_
       for (int64_t gi = 0; gi < g->G; gi++) {
         const T *xg = x + (n * g->C + gi * g->Cg) * g->H * g->W;
         T *yg = y + (n * g->O + gi * g->Og) * HW;
-        CAT(im2col, S)(xg, col, g);
+        CAT(im2col, S)(xg, col, g, HW);
         if (g->Og > 0 && HW > 0)
           GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->Og, (int)HW, (int)K, 1,
                w + gi * g->Og * K, (int)(K > 0 ? K : 1), col, (int)HW, 0, yg, (int)HW);
@@ -102,6 +188,10 @@ static void CAT(conv_fwd, S)(const T *x, const T *w, const T *b, T *y, const nn_
 
 /* gx (zeroed by the caller) += conv's input gradient of gy; also conv_transpose2d's forward. */
 static void CAT(conv_bwd_input, S)(const T *gy, const T *w, T *gx, const nn_conv_geo *g) {
+  if (g->bat) {
+    CAT(conv_bwd_input_bat, S)(gy, w, gx, g);
+    return;
+  }
   int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo;
 #pragma omp parallel if (g->N > 1 && g->par)
   {
@@ -116,7 +206,7 @@ static void CAT(conv_bwd_input, S)(const T *gy, const T *w, T *gx, const nn_conv
                w + gi * g->Og * K, (int)K, gyg, (int)HW, 0, col, (int)HW);
         else
           for (int64_t i = 0; i < K * HW; i++) col[i] = 0;
-        CAT(col2im, S)(col, gx + (n * g->C + gi * g->Cg) * g->H * g->W, g);
+        CAT(col2im, S)(col, gx + (n * g->C + gi * g->Cg) * g->H * g->W, g, HW);
       }
     free(col);
   }
@@ -124,6 +214,10 @@ static void CAT(conv_bwd_input, S)(const T *gy, const T *w, T *gx, const nn_conv
 
 /* gw (O, K) = sum over n of gy[n] (Og, HW) @ col[n]^T; per-thread partial sums. */
 static void CAT(conv_bwd_weight, S)(const T *gy, const T *x, T *gw, const nn_conv_geo *g) {
+  if (g->bat) {
+    CAT(conv_bwd_weight_bat, S)(gy, x, gw, g);
+    return;
+  }
   int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo, WS = g->O * K;
   int nt = (g->N > 1 && g->par) ? omp_get_max_threads() : 1;
   T *part = calloc((size_t)(nt * WS > 0 ? nt * WS : 1), sizeof(T));
@@ -135,7 +229,7 @@ static void CAT(conv_bwd_weight, S)(const T *gy, const T *x, T *gw, const nn_con
     for (int64_t n = 0; n < g->N; n++)
       for (int64_t gi = 0; gi < g->G; gi++) {
         if (K == 0 || HW == 0 || g->Og == 0) continue;
-        CAT(im2col, S)(x + (n * g->C + gi * g->Cg) * g->H * g->W, col, g);
+        CAT(im2col, S)(x + (n * g->C + gi * g->Cg) * g->H * g->W, col, g, HW);
         GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->Og, (int)K, (int)HW, 1,
              gy + (n * g->O + gi * g->Og) * HW, (int)HW, col, (int)HW, 1, acc + gi * g->Og * K,
              (int)K);

@@ -174,8 +174,9 @@ nl_tensor *nl_activation(nl_act act, const nl_tensor *x, double a, double b);
 /* gx = gy * act'(x). */
 nl_tensor *nl_activation_backward(nl_act act, const nl_tensor *gy, const nl_tensor *x, double a,
                                   double b);
-/* ReLU's backward in one pass: gx = y > 0 ? gy : 0 (y: relu's output or input, same shape and
- * dtype as gy, CPU float32/float64). Not differentiable (autograd's ReluBackward uses it when
- * no graph is recorded). */
-nl_tensor *nl_relu_backward(const nl_tensor *gy, const nl_tensor *y);
+/* Autograd's fused relu / sigmoid backward from the saved result y: gx = (y > 0) * gy and
+ * gy * y * (1 - y). NULL (no error set) unless gy and y are same-shape float CPU tensors of one
+ * dtype: the caller then uses the element-wise formula. */
+nl_tensor *nl_relu_backward_out(const nl_tensor *gy, const nl_tensor *y);
+nl_tensor *nl_sigmoid_backward_out(const nl_tensor *gy, const nl_tensor *y);
 #endif

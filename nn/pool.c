@@ -57,41 +57,34 @@ typedef struct nn_mp_geo {
   int64_t P, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
 } nn_mp_geo;
 #define NN_MAXPOOL(T, S)                                                                          \
-  /* kernel 2x2, stride 2, no padding or dilation: every window inside the plane. One output  \
-   * row at a time: values and the window position wh (0..3) as vector selects (restrict     \
-   * rows, no branches: random data makes every comparison unpredictable), then the flat      \
-   * indices. Scan order and NaN rule of the general loop: later NaNs and strict maxima win. */ \
-  static void nn_mp2_row##S(const T *restrict r0, const T *restrict r1, T *restrict y,        \
-                            int32_t *restrict wh, int64_t OW) {                                \
-    for (int64_t ow = 0; ow < OW; ow++) {                                                      \
-      T m = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];                 \
-      int32_t w = 0;                                                                           \
-      w = (b > m || b != b) ? 1 : w, m = (b > m || b != b) ? b : m;                            \
-      w = (c > m || c != c) ? 2 : w, m = (c > m || c != c) ? c : m;                            \
-      w = (d > m || d != d) ? 3 : w, m = (d > m || d != d) ? d : m;                            \
-      y[ow] = m, wh[ow] = w;                                                                   \
-    }                                                                                          \
-  }                                                                                            \
-  static void nn_max_pool2x2##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
-    int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
-    _Pragma("omp parallel for if (g->P * OH * OW > 32768)")                                      \
-    for (int64_t pl = 0; pl < g->P; pl++) {                                                      \
-      int32_t wh[512];                                                                           \
-      for (int64_t oh = 0; oh < OH; oh++)                                                        \
-        for (int64_t o0 = 0; o0 < OW; o0 += 512) {                                               \
-          int64_t n = OW - o0 < 512 ? OW - o0 : 512, base = 2 * oh * W + 2 * o0;                 \
-          const T *r0 = xs + pl * H * W + base;                                                  \
-          nn_mp2_row##S(r0, r0 + W, ys + (pl * OH + oh) * OW + o0, wh, n);                        \
-          int64_t *ir = is + (pl * OH + oh) * OW + o0;                                           \
-          for (int64_t k = 0; k < n; k++) ir[k] = base + 2 * k + (wh[k] & 1) + (wh[k] >> 1) * W; \
-        }                                                                                        \
-    }                                                                                            \
   }                                                                                              \
   static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
     int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
-    if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 &&      \
-        g->dh == 1 && g->dw == 1 && 2 * OH <= H && 2 * OW <= W) {                                \
-      nn_max_pool2x2##S(xs, ys, is, g);                                                          \
+    /* fast path: no padding or dilation, every window inside the plane (LeNet's 2x2/2) */     \
+    if (g->ph == 0 && g->pw == 0 && g->dh == 1 && g->dw == 1 && OH > 0 && OW > 0 &&              \
+        (OH - 1) * g->sh + g->kh <= H && (OW - 1) * g->sw + g->kw <= W) {                        \
+      int64_t kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;                                    \
+      _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                   \
+      for (int64_t pl = 0; pl < g->P; pl++) {                                                    \
+        const T *xp = xs + pl * H * W;                                                           \
+        T *yp = ys + pl * OH * OW;                                                               \
+        int64_t *ip = is + pl * OH * OW;                                                         \
+        for (int64_t oh = 0; oh < OH; oh++)                                                      \
+          for (int64_t ow = 0; ow < OW; ow++) {                                                  \
+            int64_t b0 = oh * sh * W + ow * sw, best = b0;                                       \
+            T m = xp[b0];                                                                        \
+            for (int64_t h = 0; h < kh; h++)                                                     \
+              for (int64_t w = 0; w < kw; w++) {                                                 \
+                int64_t k = b0 + h * W + w;                                                      \
+                T v = xp[k];                                                                     \
+                int up = (v > m) | (v != v); /* selects, not branches (random data) */         \
+                m = up ? v : m;                                                                  \
+                best = up ? k : best;                                                            \
+              }                                                                                  \
+            yp[oh * OW + ow] = m;                                                                \
+            ip[oh * OW + ow] = best;                                                             \
+          }                                                                                      \
+      }                                                                                          \
       return;                                                                                    \
     }                                                                                            \
     _Pragma("omp parallel for if (g->P * OH * OW > 32768)")                                      \

@@ -32,6 +32,8 @@ function Linear:forward(x)
   if x:dim() == 0 or x:size(-1) ~= self.in_features then
     self:_error(string.format("input has %d features (shape %s)", x:dim() == 0 and 0 or x:size(-1), U.shape_str(x)))
   end
+  -- 2-D input with a bias: one fused addmm node (bias + x @ W^T), as F.linear
+  if self.bias and x:dim() == 2 then return torch.addmm(self.bias, x, self.weight:t()) end
   local y = x:matmul(self.weight:t())
   if self.bias then y = y + self.bias end
   return y

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Seed workloads, whole training steps (zero_grad, forward, loss, backward, step): nnlua vs
+# PyTorch (python3-torch at 1 and 2 threads; the best of the two counts), run alternately for
+# several rounds; each process reports its median step time and its peak RSS (VmHWM). Rewrites
+# the <!-- workloads --> section of scripts/bench/RESULTS.md.
+#   scripts/bench/bench.sh [BUILD_DIR] [ROUNDS] [WORKLOAD...]
+set -e
+build=${1:-build}
+rounds=${2:-3}
+[ $# -ge 2 ] && shift 2 || shift $#
+workloads=${*:-xor lenet4 lenet128 mlp64 mlp64adam resnet18}
+here=$(dirname "$0")
+out=$here/out/workloads
+mkdir -p "$out"
+py=/usr/bin/python3
+$py -c 'import torch' 2>/dev/null || { echo "bench: python3-torch is needed (NNLUA_SETUP_TORCH=1 sh scripts/setup.sh)" >&2; exit 1; }
+# steps per timed round: each round takes roughly 0.1-1 s on one core
+steps() { case $1 in xor) echo 300;; lenet4) echo 50;; lenet128) echo 5;; mlp64|mlp64adam) echo 10;; resnet18) echo 2;; *) echo 10;; esac; }
+rm -f "$out"/*.txt
+cat /proc/loadavg > "$out/load_before.txt"
+for r in $(seq "$rounds"); do
+  echo "round $r/$rounds" >&2
+  for w in $workloads; do
+    n=$(steps "$w")
+    "$build/nnlua" "$here/workloads.lua" "$w" "$n" 3 1 >> "$out/nnlua.txt"
+    $py "$here/workloads.py" "$w" "$n" 3 1 >> "$out/torch1.txt"
+    $py "$here/workloads.py" "$w" "$n" 3 2 >> "$out/torch2.txt"
+  done
+  $py "$here/startup.py" startup 5 "$build/nnlua" -e '' >> "$out/nnlua.txt"
+  $py "$here/startup.py" startup 5 $py -c 'import torch' >> "$out/torch1.txt"
+done
+cat /proc/loadavg > "$out/load_after.txt"
+OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-} $py "$here/report_workloads.py" "$out" "$here/RESULTS.md"
