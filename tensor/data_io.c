@@ -57,19 +57,18 @@ nl_tensor *nl_read_idx(const char *path, int expect_ndim, int64_t expect_n) {
   int64_t shape[4];
   char sh[128];
   size_t hdr = 4 + 4 * (size_t)ndim;
-  /* The element count is bounded by the data bytes before it is multiplied out: four 32-bit
-   * dims would overflow int64 (and must not size an allocation). */
+  /* Four 32-bit dims can overflow int64: the product is checked as it is multiplied out. */
   uint64_t count = 1;
   int zero = 0, over = 0;
   for (int d = 0; d < ndim; d++) { shape[d] = nl_be32(buf + 4 + 4 * d); zero |= shape[d] == 0; }
   for (int d = 0; d < ndim && !zero && !over; d++) {
-    if (count > (uint64_t)(n - hdr) / (uint64_t)shape[d]) over = 1;
+    if (count > (uint64_t)INT64_MAX / (uint64_t)shape[d]) over = 1;
     else count *= (uint64_t)shape[d];
   }
   if (zero) count = 0;
   nl_shape_str(ndim, shape, sh, sizeof sh);
   if (over) {
-    nl_fail("%s: truncated: header dims %s need more data bytes than the file's %zu", path, sh, n - hdr);
+    nl_fail("%s: truncated: header dims %s need more than 2^63 data bytes, the file has %zu", path, sh, n - hdr);
     free(buf); return NULL;
   }
   if (expect_n >= 0 && shape[0] != expect_n) {
