@@ -109,6 +109,10 @@ static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int6
   for (int k = 0; k < npad / 2; k++) {
     int d = x->ndim - 1 - k;
     int64_t lo = pads[2 * k], hi = pads[2 * k + 1], n = x->shape[d];
+    /* |pad| <= 2^40 keeps n + lo + hi from overflowing int64; the size check is nl_empty's */
+    if (lo > ((int64_t)1 << 40) || lo < -((int64_t)1 << 40) || hi > ((int64_t)1 << 40) || hi < -((int64_t)1 << 40))
+      return nl_failc("%s: padding (%lld, %lld) for dim %d of input %s is too large", op, (long long)lo,
+                      (long long)hi, d + 1, SHP(x));
     if (mode != NL_PAD_CONSTANT) {
       if (lo < 0 || hi < 0) return nl_failc("%s: negative padding is only supported in constant mode", op);
       if (mode == NL_PAD_REFLECT && (lo >= n || hi >= n))

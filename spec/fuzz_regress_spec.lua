@@ -106,4 +106,28 @@ describe("fuzz regressions", function()
     local z = torch.zeros(0, 5)
     assert.same({0, 5}, {z:size(1), z:size(2)})
   end)
+  it("F.pad with a huge padding: clean error (was signed overflow)", function()
+    assert.has_error(function() nn.functional.pad(torch.zeros(2), {mx, 2}) end,
+      "pad: padding (9223372036854775807, 2) for dim 1 of input [2] is too large")
+  end)
+
+  it("nn.RNN with a huge num_layers: clean error (was an endless loop)", function()
+    assert.has_error(function() nn.RNN(0, 1, mx) end,
+      "RNN: num_layers=9223372036854775807 with input_size=0, hidden_size=1 is too large")
+  end)
+
+  it("loss constructors take an empty options table", function()
+    local l = nn.CrossEntropyLoss({})
+    assert.is_true(math.abs(l(torch.zeros(1, 2), torch.tensor({1})):item() - math.log(2)) < 1e-6)
+  end)
+
+  it("file readers: IDX dims whose product overflows, PNG sizes beyond the data", function()
+    os.execute("mkdir -p spec/tmp")
+    local p = "spec/tmp/regress_big.idx"
+    local f = io.open(p, "wb")
+    f:write("\0\0\8\4" .. ("\255\255\255\255"):rep(4) .. "x"); f:close()
+    assert.has_error(function() require("data._C").read_idx(p) end,
+      p .. ": truncated: header dims [4294967295, 4294967295, 4294967295, 4294967295] need more than 2^63 data bytes, the file has 1")
+    os.remove(p)
+  end)
 end)

@@ -54,15 +54,27 @@ nl_tensor *nl_read_idx(const char *path, int expect_ndim, int64_t expect_n) {
   }
   int ndim = buf[3];
   if (n < 4 + 4 * (size_t)ndim) { nl_fail("%s: truncated IDX header (%zu bytes)", path, n); free(buf); return NULL; }
-  int64_t shape[4], count = 1;
+  int64_t shape[4];
   char sh[128];
-  for (int d = 0; d < ndim; d++) { shape[d] = nl_be32(buf + 4 + 4 * d); count *= shape[d]; }
+  size_t hdr = 4 + 4 * (size_t)ndim;
+  /* Four 32-bit dims can overflow int64: the product is checked as it is multiplied out. */
+  uint64_t count = 1;
+  int zero = 0, over = 0;
+  for (int d = 0; d < ndim; d++) { shape[d] = nl_be32(buf + 4 + 4 * d); zero |= shape[d] == 0; }
+  for (int d = 0; d < ndim && !zero && !over; d++) {
+    if (count > (uint64_t)INT64_MAX / (uint64_t)shape[d]) over = 1;
+    else count *= (uint64_t)shape[d];
+  }
+  if (zero) count = 0;
   nl_shape_str(ndim, shape, sh, sizeof sh);
+  if (over) {
+    nl_fail("%s: truncated: header dims %s need more than 2^63 data bytes, the file has %zu", path, sh, n - hdr);
+    free(buf); return NULL;
+  }
   if (expect_n >= 0 && shape[0] != expect_n) {
     nl_fail("%s: expected %lld items, the header says %lld (dims %s)", path, (long long)expect_n, (long long)shape[0], sh);
     free(buf); return NULL;
   }
-  size_t hdr = 4 + 4 * (size_t)ndim;
   if (n - hdr != (size_t)count) {
     nl_fail("%s: %s: header dims %s need %lld data bytes, the file has %zu", path,
             n - hdr < (size_t)count ? "truncated" : "trailing bytes", sh, (long long)count, n - hdr);
@@ -199,6 +211,7 @@ nl_tensor *nl_png_read(const char *path) {
       w = nl_be32(d); h = nl_be32(d + 4);
       ch = d[9] == 0 ? 1 : d[9] == 2 ? 3 : d[9] == 6 ? 4 : 0;
       if (d[8] != 8 || !ch || d[12] != 0 || !w || !h) { err = "unsupported format (8-bit gray/RGB/RGBA only)"; goto done; }
+      if (w > (1u << 24) || h > (1u << 24)) { err = "image size over 16777216"; goto done; }
     } else if (!memcmp(type, "IDAT", 4)) {
       memcpy(idat + idat_n, d, len); idat_n += len;
     } else if (!memcmp(type, "IEND", 4)) {
@@ -209,6 +222,9 @@ nl_tensor *nl_png_read(const char *path) {
   if (!ch) { err = "no IHDR"; goto done; }
   size_t row = (size_t)w * ch;
   uLongf raw_n = (uLongf)(h * (row + 1));
+  /* deflate expands at most 1032:1: a header that claims more pixels than the compressed data
+   * can hold is damaged, and must not size an allocation. */
+  if (raw_n / 1032 > idat_n + 1) { err = "bad image data (IHDR size exceeds the compressed data)"; goto done; }
   uint8_t *raw = malloc(raw_n);
   int64_t shape[3] = {h, w, ch};
   t = raw ? nl_empty(3, shape, NL_UINT8, nl_cpu()) : NULL;
@@ -220,6 +236,7 @@ nl_tensor *nl_png_read(const char *path) {
     const uint8_t *src = raw + y * (row + 1) + 1;
     uint8_t *cur = out + y * row, *prev = y ? cur - row : NULL;
     int ft = raw[y * (row + 1)];
+    if (ft > 4) { free(raw); nl_tensor_free(t); t = NULL; err = "bad filter type"; goto done; }
     for (size_t x = 0; x < row; x++) {
       int a = x >= ch ? cur[x - ch] : 0, b = prev ? prev[x] : 0, c = (prev && x >= ch) ? prev[x - ch] : 0;
       int pr = ft == 0 ? 0 : ft == 1 ? a : ft == 2 ? b : ft == 3 ? (a + b) / 2 : nl_paeth(a, b, c);

@@ -36,6 +36,12 @@ function RNNBase._setup(self, name, mode, ...)
   local gate = GATES[mode] * a.hidden_size
   local dirs = a.bidirectional and 2 or 1
   local o = U.opts(a)
+  -- checked before allocating: a huge num_layers would loop (and allocate) without end
+  local per_layer = gate * (math.max(a.input_size, a.hidden_size * dirs) + a.hidden_size + 2.0)
+  if a.num_layers > 65536 or a.num_layers * dirs * per_layer > 2.0 ^ 40 then
+    error(string.format("%s: num_layers=%d with input_size=%d, hidden_size=%d is too large", name,
+                        a.num_layers, a.input_size, a.hidden_size), 3)
+  end
   for layer = 0, a.num_layers - 1 do
     for dir = 0, dirs - 1 do
       local in_size = layer == 0 and a.input_size or a.hidden_size * dirs

@@ -3,6 +3,7 @@ local M = {}
 
 local function is_options(t)
   if type(t) ~= "table" then return false end
+  if next(t) == nil then return true end -- {}: no options (not an empty weight list)
   for k in pairs(t) do
     if type(k) == "string" then return true end
   end

@@ -1,7 +1,7 @@
 -- fuzz_api.lua: a seeded random program generator for the torch module (issue 10).
 --
 --   build/nnlua spec/fuzz/fuzz_api.lua [--seed N] [--seconds S | --iterations N]
---                                       [--log FILE] [--steps K] [--quiet]
+--                                       [--log FILE] [--steps K] [--quiet] [--nn P]
 --
 -- Every function of torch and every tensor method (enumerated at run time, so new ops are
 -- covered without edits), the metamethods, t[k], t[k] = v and attribute get/set are called with
@@ -23,7 +23,7 @@
 -- ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=... (or ulimit -v) so that a
 -- huge malloc returns NULL exactly like libc's does instead of the sanitizer aborting.
 
-local opts = {seed = 1, seconds = nil, iterations = nil, log = nil, steps = 3, quiet = false}
+local opts = {seed = 1, seconds = nil, iterations = nil, log = nil, steps = 3, quiet = false, nn = 0.3}
 do
   local i = 1
   while arg and arg[i] do
@@ -34,6 +34,7 @@ do
     elseif a == "--log" then opts.log = arg[i + 1]; i = i + 2
     elseif a == "--steps" then opts.steps = math.tointeger(tonumber(arg[i + 1])); i = i + 2
     elseif a == "--quiet" then opts.quiet = true; i = i + 1
+    elseif a == "--nn" then opts.nn = tonumber(arg[i + 1]); i = i + 2 -- share of nn/optim/data steps
     else error("fuzz_api: unknown argument " .. tostring(a)) end
   end
   if not opts.seconds and not opts.iterations then opts.iterations = 1000 end
@@ -272,6 +273,121 @@ local ATTRS = {"shape", "dtype", "device", "requires_grad", "grad", "grad_fn", "
 local METAOPS = {"x + y", "x - y", "x * y", "x / y", "x ^ y", "x // y", "x % y", "-x", "#x",
                  "tostring(x)", "x == y", "x < y", "x .. y", "x & y", "x(y)"}
 
+-- nn, optim, data and checkpoints: modules built with random (often wrong) arguments, forward
+-- with random shapes/dtypes, losses with out-of-range targets, optimizers with bad
+-- hyperparameters stepping on parameters whose grads are nil/odd, DataLoaders with bad options,
+-- torch.save/load of random objects (relative paths: the runner's cwd is a scratch folder).
+local LAYERS = {
+  Linear = {"3", "4"}, Bilinear = {"2", "3", "4"}, Identity = {}, Flatten = {}, Unflatten = {"2", "{2, 2}"},
+  Conv1d = {"2", "3", "3"}, Conv2d = {"2", "3", "3", "{padding = 1}"},
+  ConvTranspose2d = {"2", "3", "3", "{stride = 2}"}, MaxPool1d = {"2"}, MaxPool2d = {"2"},
+  AvgPool2d = {"2"}, AdaptiveAvgPool2d = {"{2, 2}"}, AdaptiveMaxPool2d = {"3"}, BatchNorm1d = {"3"},
+  BatchNorm2d = {"2"}, LayerNorm = {"{3}"}, GroupNorm = {"2", "4"}, Dropout = {"0.5"},
+  Dropout2d = {"0.5"}, Embedding = {"5", "3"}, RNN = {"3", "4"}, LSTM = {"3", "4", "{batch_first = true}"},
+  GRU = {"3", "4", "{num_layers = 2}"}, ReLU = {}, ReLU6 = {}, LeakyReLU = {"0.1"}, ELU = {}, GELU = {},
+  SiLU = {}, Sigmoid = {}, Tanh = {}, Softplus = {}, Hardtanh = {"-1", "1"}, Softmax = {"1"},
+  LogSoftmax = {"-1"}, Sequential = {"nn.Linear(3, 3)", "nn.ReLU()"}, ModuleList = {"{nn.ReLU()}"},
+  ModuleDict = {"{a = nn.ReLU()}"},
+}
+local LOSSES = {"CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+                "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"}
+local FUNCTIONAL = {"adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm",
+  "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
+  "conv_transpose2d", "cross_entropy", "dropout", "dropout2d", "elu", "embedding", "gelu",
+  "group_norm", "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
+  "log_softmax", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "pad", "relu",
+  "relu6", "relu_", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh"}
+local OPTIMS = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"}
+local HYPER = {"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize", "betas", "eps",
+               "amsgrad", "alpha", "centered", "lr_decay", "initial_accumulator_value", "rho", "foo"}
+local LOADER_OPTS = {"batch_size", "shuffle", "drop_last", "num_workers", "collate_fn", "seed",
+                     "pin_memory", "sampler"}
+local LAYER_NAMES = {}
+for k in pairs(LAYERS) do LAYER_NAMES[#LAYER_NAMES + 1] = k end
+table.sort(LAYER_NAMES)
+
+local function hyper_val()
+  local r = rnd()
+  if r < 0.5 then return num() end
+  if r < 0.7 then return pick({"true", "false", "'x'", "{}", "{0.9}", "{0.9, 0.999}", "{2, -1}",
+                               "{0/0, 1}", "{1, 1, 1}"}) end
+  return pick(HUGE)
+end
+local function kv_table(keys, val)
+  local parts = {}
+  for _ = 1, rnd(0, 3) do parts[#parts + 1] = pick(keys) .. " = " .. val() end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function gen_nn_step(ctx)
+  local r = rnd()
+  local args = {}
+  if r < 0.2 then
+    -- construction with random arguments
+    local name = pick(LAYER_NAMES)
+    for i = 1, rnd(0, 4) do args[i] = chance(0.3) and opts_table(ctx.tensor) or arg_src(ctx) end
+    return "function(...) return tostring(nn." .. name .. "(...)) end", args
+  elseif r < 0.45 then
+    -- forward of a valid module with a random input (and sometimes a random second input)
+    local name = pick(LAYER_NAMES)
+    local fsrc = string.format("function(x, y) local m = nn.%s(%s); if y == nil then return m(x) end; return m(x, y) end",
+                               name, table.concat(LAYERS[name], ", "))
+    args[1] = chance(0.85) and ctx.tensor() or arg_src(ctx)
+    if chance(0.2) then args[2] = arg_src(ctx) end
+    return fsrc, args
+  elseif r < 0.58 then
+    -- losses: class-index targets in and out of range, mismatched shapes, odd options
+    local name = pick(LOSSES)
+    local opts_src = kv_table({"reduction", "weight", "ignore_index", "label_smoothing", "delta",
+                               "beta", "log_target", "pos_weight"}, function()
+      return chance(0.5) and pick({"'mean'", "'sum'", "'none'", "'bad'", "-100", "0.1", "-1", "2"})
+        or arg_src(ctx) end)
+    args[1] = ctx.tensor()
+    args[2] = chance(0.5) and index_tensor() or ctx.tensor()
+    return string.format("function(x, y) return nn.%s(%s)(x, y) end", name, opts_src), args
+  elseif r < 0.75 then
+    local f = pick(FUNCTIONAL)
+    args[1] = ctx.tensor()
+    for i = 2, rnd(1, 4) do args[i] = chance(0.2) and index_tensor() or arg_src(ctx) end
+    return "nn.functional." .. f, args
+  elseif r < 0.87 then
+    -- optimizers: bad hyperparameters, grads nil / wrong shape / wrong dtype / non-contiguous
+    local name = pick(OPTIMS)
+    local grad = pick({"nil", "torch.ones(3, 2)", "torch.ones(2, 3)", "torch.ones(6)",
+                       "torch.ones(2, 3, {dtype = 'float64'})", "torch.ones(3, 2):t()",
+                       "torch.full({2, 3}, 0/0)", "torch.ones(2, 3, {dtype = 'int64'})",
+                       "torch.ones(1, 3):expand(2, 3)", "torch.zeros(0)", "torch.tensor(1.5)"})
+    local params = pick({"{p}", "{p, p}", "{}", "{{params = {p}, lr = 0.1}}", "{{params = {p}}, {params = {}}}",
+                         "p", "{1}", "{{}}", "{torch.zeros(2)}"})
+    local fsrc = string.format(
+      "function(h, steps) local p = nn.Parameter(torch.randn(2, 3)); p.grad = %s; " ..
+      "local o = optim.%s(%s, h); for _ = 1, math.min(3, math.tointeger(steps) or 1) do o:step() end; " ..
+      "o:zero_grad(); return o:state_dict() end", grad, name, params)
+    args[1] = kv_table(HYPER, hyper_val)
+    args[2] = pick({"1", "2", "3", "0"})
+    return fsrc, args
+  elseif r < 0.95 then
+    -- TensorDataset + DataLoader with bad options
+    local n = rnd(0, 5)
+    args[1] = chance(0.8) and string.format("torch.randn(%d, 2)", n) or ctx.tensor()
+    args[2] = chance(0.7) and string.format("torch.arange(0, %d)", chance(0.8) and n or n + 1) or arg_src(ctx)
+    args[3] = kv_table(LOADER_OPTS, function()
+      return chance(0.6) and pick({"0", "1", "2", "3", "-1", "true", "false", "1.5", "0/0", "2^40",
+        "'x'", "function(b) return b end", "function(b) error('user error') end", "{1, 2}"})
+        or arg_src(ctx) end)
+    return "function(a, b, o) local ds = data.TensorDataset(a, b); local l = data.DataLoader(ds, o); " ..
+      "local k = 0; for i, x, y in l:iter() do k = i end; return #l, k, #ds end", args
+  else
+    -- torch.save / torch.load of random objects
+    local objs = {ctx.tensor(), ctx.tensor(), pick(TABLES), "{w = " .. ctx.tensor() .. ", n = 3, s = 'x'}",
+                  "{" .. ctx.tensor() .. ", {" .. ctx.tensor() .. "}}", pick(MISC), num(), "nn.Linear(2, 2):state_dict()"}
+    args[1] = pick(objs)
+    args[2] = pick({"'fuzz_obj.safetensors'", "'fuzz_obj.npy'", "'fuzz_obj'", "''", "'/'",
+                    "'no_such_dir/x.safetensors'", "1"})
+    return "function(o, p) torch.save(o, p); return torch.load(p) end", args
+  end
+end
+
 local function gen_step(prev)
   local s = gen_shape()
   local ctx = {shape = s, prev = prev}
@@ -283,6 +399,7 @@ local function gen_step(prev)
   end
   local fsrc, args = nil, {}
   local nargs = rnd(0, 4)
+  if chance(opts.nn) then return gen_nn_step(ctx) end
   local r = rnd()
   if r < 0.40 then
     -- t:method(...): self is nearly always a tensor
