@@ -14,6 +14,9 @@
 /* Exact (unfused) multiply so that x*y + z rounds like the CPU's separate operations. */
 __device__ __forceinline__ float nl_mul(float a, float b) { return __fmul_rn(a, b); }
 __device__ __forceinline__ double nl_mul(double a, double b) { return __dmul_rn(a, b); }
+/* Correctly rounded square roots in T (the CPU's sqrtf / sqrt). */
+__device__ __forceinline__ float nl_sqrt(float a) { return sqrtf(a); }
+__device__ __forceinline__ double nl_sqrt(double a) { return sqrt(a); }
 
 template <typename T>
 __global__ void nl_sgd_k(int64_t ne, T *P, const T *G, T *B, T wd, T mom, T damp1, T nlr, int f) {
@@ -58,7 +61,7 @@ __global__ void nl_adam_k(int64_t ne, T *P, const T *G, T *M, T *V, T *VM, T nss
       VM[j] = vm;
       v = vm;
     }
-    T denom = sqrt(v) / bc2s + eps;
+    T denom = nl_sqrt(v) / bc2s + eps;
     P[j] = p + nl_mul(nss, m / denom);
   }
 }
@@ -78,9 +81,9 @@ __global__ void nl_rmsprop_k(int64_t ne, T *P, const T *G, T *SQ, T *GA, T *B, T
     if (cen) {
       T ga = nl_mul(GA[j], a) + nl_mul(oa, g);
       GA[j] = ga;
-      avg = sqrt(sq + nl_mul(nl_mul((T)-1, ga), ga));
+      avg = nl_sqrt(sq + nl_mul(nl_mul((T)-1, ga), ga));
     } else {
-      avg = sqrt(sq);
+      avg = nl_sqrt(sq);
     }
     avg = avg + eps;
     if (use_mom) {
@@ -102,7 +105,7 @@ __global__ void nl_adagrad_k(int64_t ne, T *P, const T *G, T *S, T nclr, T wd, T
     if (use_wd) g = g + nl_mul(wd, P[j]);
     T sum = S[j] + nl_mul(nl_mul((T)1, g), g);
     S[j] = sum;
-    T sd = sqrt(sum) + eps;
+    T sd = nl_sqrt(sum) + eps;
     P[j] = P[j] + nl_mul(nclr, g / sd);
   }
 }
@@ -117,8 +120,8 @@ __global__ void nl_adadelta_k(int64_t ne, T *P, const T *G, T *SQ, T *AD, T wd, 
     if (use_wd) g = g + nl_mul(wd, P[j]);
     T sq = nl_mul(SQ[j], rho) + nl_mul(nl_mul(orho, g), g);
     SQ[j] = sq;
-    T sd = sqrt(sq + eps);
-    T delta = nl_mul(sqrt(AD[j] + eps) / sd, g);
+    T sd = nl_sqrt(sq + eps);
+    T delta = nl_mul(nl_sqrt(AD[j] + eps) / sd, g);
     AD[j] = nl_mul(AD[j], rho) + nl_mul(nl_mul(orho, delta), delta);
     P[j] = P[j] + nl_mul(nlr, delta);
   }

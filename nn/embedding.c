@@ -75,7 +75,7 @@ static nl_tensor *nn_dev_embedding_backward(const nl_tensor *gy, const nl_tensor
 }
 
 nl_tensor *nl_embedding(const nl_tensor *weight, const nl_tensor *idx) {
-  if (NN_ANY_DEV(weight, idx)) return nn_dev_embedding(weight, idx);
+  if (nn_dev(weight) || nn_dev(idx)) return nn_dev_embedding(weight, idx);
   const char *op = "embedding";
   if (nn_check_float(op, "weight", weight) || nn_check_long(op, "indices", idx)) return NULL;
   if (weight->ndim != 2) return nl_fail("%s: expected weight with 2 dims (num_embeddings, embedding_dim), got %s", op, SHP(weight));
@@ -106,7 +106,7 @@ nl_tensor *nl_embedding(const nl_tensor *weight, const nl_tensor *idx) {
 }
 
 nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int64_t V, int64_t padding_idx) {
-  if (NN_ANY_DEV(gy, idx)) return nn_dev_embedding_backward(gy, idx, V, padding_idx);
+  if (nn_dev(gy) || nn_dev(idx)) return nn_dev_embedding_backward(gy, idx, V, padding_idx);
   const char *op = "embedding_backward";
   if (nn_check_float(op, "grad_output", gy) || nn_check_long(op, "indices", idx)) return NULL;
   int ok = gy->ndim == idx->ndim + 1;

@@ -6,7 +6,7 @@
 
 int nn_any_dev_(int n, const nl_tensor *const *ts) {
   for (int i = 0; i < n; i++)
-    if (nn_dev(ts[i])) return 1;
+    if (ts[i] && nl_device_of(ts[i]).type != NL_CPU) return 1;
   return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "../tensor/nl_ops.h"
 #include "nl_nn_kernel.h"
+#include "nn_util.h"
 
 #define NL_OPTIM_GRAIN 32768
 #define NL_OPTIM_SLOTS 5 /* param, grad and up to three state tensors */
@@ -111,7 +112,7 @@ static int nl_unstage(nl_slot *s) {
     nl_slot s;                                                          \
     if (nl_stage(&s, i, lists) < 0) return -1;                          \
     int64_t ne = nl_numel(s.c[0]);                                      \
-    if (nl_device_of(s.c[0]).type != NL_CPU) {                          \
+    if (nn_dev(s.c[0])) {                                               \
       if (DEV(&s, i) < 0) { nl_unstage(&s); return -1; }                \
     } else if (s.c[0]->dtype == NL_FLOAT32) { BODY(float) }            \
     else { BODY(double) }                                               \

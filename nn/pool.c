@@ -173,9 +173,9 @@ static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *
   int64_t HW = x->shape[x->ndim - 1] * (nd == 2 ? x->shape[x->ndim - 2] : 1), P = 1;
   for (int i = 0; i < x->ndim - nd; i++) P *= x->shape[i];
   int64_t OHW = nl_numel(gy) / (P > 0 ? P : 1);
+  if (!nl_device_eq(nl_device_of(idx), nl_device_of(x)))
+    return nl_fail("%s: expected indices on the same device as input", op);
   if (nn_dev(x)) {
-    if (!nl_device_eq(nl_device_of(idx), nl_device_of(x)))
-      return nl_fail("%s: expected indices on the same device as input", op);
     nl_tensor *gx = nl_zeros(x->ndim, x->shape, x->dtype, nl_device_of(x));
     nl_pool_params q = {{1, 1}, {1, 1}, {0, 0}, {1, 1}, false, false, 0};
     if (!gx || nn_pool_dev(NL_NN_MAX_POOL2D_BWD, op, gy, gx, NULL, idx, &q, P, 1, HW, 1, OHW)) {
