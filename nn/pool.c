@@ -208,7 +208,7 @@ static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tenso
                               const nl_pool_params *p0) {
   nl_pool_params p = *p0;
   p.dilation[0] = p.dilation[1] = 1;
-  int64_t P, OH, OW, shape[NL_MAXDIM];
+  int64_t P = 0, OH = 0, OW = 0, shape[NL_MAXDIM];
   if (nn_pool_check(op, x, &p, false, &P, &OH, &OW)) return NULL;
   int n = nn_out_shape(x, 2, OH, OW, shape);
   if (gy) {
