@@ -4,8 +4,8 @@
  * Installation happens at load time (a constructor in device.cu calls
  * nl_cuda_backend_install) and only sets pointers: no CUDA call runs before a tensor is put
  * on a GPU, so a binary built with CUDA starts and runs its CPU work on machines without a
- * GPU or driver. nn and optimizer kernels are not in this table yet ("conv2d is not
- * implemented on cuda"). Every entry is a wrapper that selects the output's device first. */
+ * GPU or driver. nn and optimizer kernels have their own table (nn/nl_nn_kernel.h, filled by
+ * cuda/nn_table.cu). Every entry is a wrapper that selects the output's device first. */
 #include <stdarg.h>
 #include <stdio.h>
 

@@ -2,6 +2,7 @@
  * hardtanh, relu6), forward and backward gx = gy * f'(x), PyTorch's formulas (CPU). */
 #include <math.h>
 
+#include "nl_nn_kernel.h"
 #include "nn_util.h"
 
 static inline double nn_act_f(nl_act a, double x, double p, double q) {
@@ -61,6 +62,17 @@ static nl_tensor *nn_act(nl_act a, const nl_tensor *gy, const nl_tensor *x, doub
   }
   if (a == NL_ACT_HARDTANH && p > q) return nl_fail("%s: min_val %g cannot be greater than max_val %g", op, p, q);
   if (a == NL_ACT_SOFTPLUS && p == 0) return nl_fail("%s: beta must be non-zero", op);
+  if (nn_dev(x)) { /* cuda/nn_misc.cu: the same double-precision formulas */
+    nl_tensor *xc = nn_contig(x), *gc = nn_contig(gy), *y = nl_empty(x->ndim, x->shape, x->dtype, nl_device_of(x));
+    nl_nn_kargs k = {0};
+    k.out = y, k.in[0] = gy ? gc : xc, k.in[1] = xc, k.kind = (int)a, k.sc[0] = p, k.sc[1] = q;
+    if (!xc || (gy && !gc) || !y || nl_nn_run(gy ? NL_NN_ACT_BWD : NL_NN_ACT, &k, op)) {
+      nl_tensor_free(y);
+      y = NULL;
+    }
+    nl_tensor_free(xc), nl_tensor_free(gc);
+    return y;
+  }
   nl_tensor *xc = nn_contig(x), *gc = nn_contig(gy), *y = nl_empty(x->ndim, x->shape, x->dtype, nl_cpu());
   if (!xc || (gy && !gc) || !y) {
     nl_tensor_free(xc), nl_tensor_free(gc), nl_tensor_free(y);
@@ -83,9 +95,11 @@ static nl_tensor *nn_act(nl_act a, const nl_tensor *gy, const nl_tensor *x, doub
   return y;
 }
 
-nl_tensor *nl_activation(nl_act a, const nl_tensor *x, double p, double q) { return nn_act(a, NULL, x, p, q); }
+nl_tensor *nl_activation(nl_act a, const nl_tensor *x, double p, double q) {
+  NN_DEVICE_SCOPE(nl_tensor *, nn_act(a, NULL, x, p, q));
+}
 nl_tensor *nl_activation_backward(nl_act a, const nl_tensor *gy, const nl_tensor *x, double p, double q) {
-  return nn_act(a, gy, x, p, q);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_act(a, gy, x, p, q));
 }
 
 /* ---- relu / sigmoid backward from the saved output y (autograd's fast path) ----------------

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nl_nn_kernel.h"
 #include "nn_util.h"
 
 typedef struct nn_conv_geo {
@@ -154,6 +155,114 @@ static int nn_check_gy(const char *op, const nl_tensor *gy, const nl_tensor *x, 
   return 0;
 }
 
+
+/* ---- device path (CUDA): im2col / col2im kernels (cuda/nn_conv.cu) + batched GEMMs ----------
+ * The same algebra as the CPU loops, on whole batches: col (N, G, K, L) with K = Cg*kh*kw and
+ * L = Ho*Wo; y (N, G, Og, L) = w (G, Og, K) @ col through nl_matmul (cuBLAS, broadcast over
+ * N). Input gradient: col = w^T @ gy, then col2im (a gather: deterministic); weight gradient:
+ * sum over N of gy @ col^T. Temporaries live on the device; nothing is copied to the host. */
+static nl_nn_geo nn_dev_geo(const nn_conv_geo *g) {
+  nl_nn_geo r = {g->N, g->C, g->H, g->W, g->Ho, g->Wo, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw,
+                 g->dh, g->dw, 0};
+  return r;
+}
+/* x contiguous (N, C, H, W) -> col (N, G, K, L) */
+static nl_tensor *nn_dev_im2col(const nl_tensor *x, const nn_conv_geo *g) {
+  int64_t cs[4] = {g->N, g->G, g->Cg * g->kh * g->kw, g->Ho * g->Wo};
+  nl_tensor *col = nl_empty(4, cs, x->dtype, nl_device_of(x));
+  if (!col) return NULL;
+  nl_nn_kargs a = {0};
+  a.out = col, a.in[0] = x, a.geo = nn_dev_geo(g);
+  if (nl_nn_run(NL_NN_IM2COL, &a, "conv2d (im2col)")) {
+    nl_tensor_free(col);
+    return NULL;
+  }
+  return col;
+}
+/* col contiguous (N, G, K, L) -> x (N, C, H, W) */
+static nl_tensor *nn_dev_col2im(const nl_tensor *col, const nn_conv_geo *g) {
+  int64_t xs[4] = {g->N, g->C, g->H, g->W};
+  nl_tensor *x = nl_empty(4, xs, col->dtype, nl_device_of(col));
+  if (!x) return NULL;
+  nl_nn_kargs a = {0};
+  a.out = x, a.in[0] = col, a.geo = nn_dev_geo(g);
+  if (nl_nn_run(NL_NN_COL2IM, &a, "conv2d (col2im)")) {
+    nl_tensor_free(x);
+    return NULL;
+  }
+  return x;
+}
+/* Reshape of t consuming t. */
+static nl_tensor *nn_reshape_c(nl_tensor *t, int nd, const int64_t *shape) {
+  if (!t) return NULL;
+  nl_tensor *r = nl_reshape(t, nd, shape);
+  nl_tensor_free(t);
+  return r;
+}
+/* y (N, O, Ho, Wo) = conv2d(x, w) (+ b); x, w contiguous */
+static nl_tensor *nn_dev_fwd(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b, const nn_conv_geo *g) {
+  int64_t ws[3] = {g->G, g->Og, g->Cg * g->kh * g->kw}, ys[4] = {g->N, g->O, g->Ho, g->Wo};
+  nl_tensor *col = nn_dev_im2col(x, g), *wv = nl_reshape((nl_tensor *)w, 3, ws);
+  nl_tensor *y = col && wv ? nl_matmul(wv, col) : NULL; /* (N, G, Og, L) */
+  nl_tensor_free(col), nl_tensor_free(wv);
+  y = nn_reshape_c(y, 4, ys);
+  if (y && b) {
+    int64_t bs[4] = {1, g->O, 1, 1};
+    nl_tensor *bv = nl_reshape((nl_tensor *)b, 4, bs);
+    nl_tensor *r = bv ? nl_binary(NL_OP_ADD, y, bv, 1) : NULL;
+    nl_tensor_free(bv), nl_tensor_free(y);
+    y = r;
+  }
+  return y;
+}
+/* gx (N, C, H, W) from gy (N, O, Ho, Wo) */
+static nl_tensor *nn_dev_bwd_input(const nl_tensor *gy, const nl_tensor *w, const nn_conv_geo *g) {
+  int64_t ws[3] = {g->G, g->Og, g->Cg * g->kh * g->kw}, gs[4] = {g->N, g->G, g->Og, g->Ho * g->Wo};
+  nl_tensor *wv = nl_reshape((nl_tensor *)w, 3, ws), *wt = wv ? nl_transpose(wv, 1, 2) : NULL;
+  nl_tensor *gv = nl_reshape((nl_tensor *)gy, 4, gs);
+  nl_tensor *col = wt && gv ? nl_matmul(wt, gv) : NULL; /* (N, G, K, L) */
+  nl_tensor_free(wv), nl_tensor_free(wt), nl_tensor_free(gv);
+  nl_tensor *cc = col ? nl_contiguous(col) : NULL;
+  nl_tensor_free(col);
+  nl_tensor *gx = cc ? nn_dev_col2im(cc, g) : NULL;
+  nl_tensor_free(cc);
+  return gx;
+}
+/* gw (O, Cg, kh, kw) from gy (N, O, Ho, Wo) and x (N, C, H, W) */
+static nl_tensor *nn_dev_bwd_weight(const nl_tensor *gy, const nl_tensor *x, const nn_conv_geo *g) {
+  int64_t gs[4] = {g->N, g->G, g->Og, g->Ho * g->Wo}, wsh[4] = {g->O, g->Cg, g->kh, g->kw};
+  nl_tensor *col = nn_dev_im2col(x, g), *ct = col ? nl_transpose(col, 2, 3) : NULL;
+  nl_tensor *gv = nl_reshape((nl_tensor *)gy, 4, gs);
+  nl_tensor *t = ct && gv ? nl_matmul(gv, ct) : NULL; /* (N, G, Og, K) */
+  nl_tensor_free(col), nl_tensor_free(ct), nl_tensor_free(gv);
+  nl_tensor *s = t ? nl_reduce(NL_OP_SUM, t, 1u, false, 0) : NULL; /* (G, Og, K) */
+  nl_tensor_free(t);
+  return nn_reshape_c(s, 4, wsh);
+}
+/* gb (O) = sum of gy over (N, Ho, Wo) */
+static nl_tensor *nn_dev_bwd_bias(const nl_tensor *gy) {
+  return nl_reduce(NL_OP_SUM, gy, 1u | 4u | 8u, false, 0);
+}
+/* Runs the device backward of a conv2d (transposed: of a conv_transpose2d, roles swapped). */
+static int nn_dev_backward(bool transposed, const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+                           const nn_conv_geo *g, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  nl_tensor *gyc = nn_contig(gy), *xc = nn_contig(x), *wc = nn_contig(w);
+  nl_tensor *rx = NULL, *rw = NULL, *rb = NULL;
+  int bad = !gyc || !xc || !wc;
+  if (!bad && gx) bad = !(rx = transposed ? nn_dev_fwd(gyc, wc, NULL, g) : nn_dev_bwd_input(gyc, wc, g));
+  if (!bad && gw) bad = !(rw = transposed ? nn_dev_bwd_weight(xc, gyc, g) : nn_dev_bwd_weight(gyc, xc, g));
+  if (!bad && gb) bad = !(rb = nn_dev_bwd_bias(gyc));
+  nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
+  if (bad) {
+    nl_tensor_free(rx), nl_tensor_free(rw), nl_tensor_free(rb);
+    return -1;
+  }
+  if (gx) *gx = rx;
+  if (gw) *gw = rw;
+  if (gb) *gb = rb;
+  return 0;
+}
+
 #define DISPATCH(dt, fn, ...)                    \
   do {                                           \
     if ((dt) == NL_FLOAT32) fn##_f32(__VA_ARGS__); \
@@ -164,6 +273,12 @@ static nl_tensor *nn_conv2d(const char *op, bool one_d, const nl_tensor *x, cons
                             const nl_tensor *b, const nl_conv_params *p) {
   nn_conv_geo g;
   if (nn_conv_geometry(op, x, w, b, p, false, one_d, &g)) return NULL;
+  if (nn_dev(x)) {
+    nl_tensor *xc = nn_contig(x), *wc = nn_contig(w);
+    nl_tensor *y = xc && wc ? nn_dev_fwd(xc, wc, b, &g) : NULL;
+    nl_tensor_free(xc), nl_tensor_free(wc);
+    return y;
+  }
   int64_t shape[4] = {g.N, g.O, g.Ho, g.Wo};
   nl_tensor *xc = nn_contig(x), *wc = nn_contig(w), *bc = nn_contig(b);
   nl_tensor *y = nl_empty(4, shape, x->dtype, nl_cpu());
@@ -181,7 +296,7 @@ static nl_tensor *nn_conv2d(const char *op, bool one_d, const nl_tensor *x, cons
 
 nl_tensor *nl_conv2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
                      const nl_conv_params *p) {
-  return nn_conv2d("conv2d", false, x, w, b, p);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_conv2d("conv2d", false, x, w, b, p));
 }
 
 static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tensor *x,
@@ -190,6 +305,7 @@ static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tens
   nn_conv_geo g;
   if (nn_conv_geometry(op, x, w, NULL, p, false, false, &g)) return -1;
   if (nn_check_gy(op, gy, x, g.N, g.O, g.Ho, g.Wo)) return -1;
+  if (nn_dev(x)) return nn_dev_backward(false, gy, x, w, &g, gx, gw, gb);
   nl_tensor *gyc = nn_contig(gy), *xc = nn_contig(x), *wc = nn_contig(w);
   nl_tensor *rx = gx ? nl_zeros(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
   nl_tensor *rw = gw ? nl_empty(w->ndim, w->shape, w->dtype, nl_cpu()) : NULL;
@@ -214,7 +330,7 @@ static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tens
 
 int nl_conv2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
                        const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
-  return nn_conv2d_backward("conv2d_backward", gy, x, w, p, gx, gw, gb);
+  NN_DEVICE_SCOPE(int, nn_conv2d_backward("conv2d_backward", gy, x, w, p, gx, gw, gb));
 }
 
 /* ---- conv1d: conv2d over (N, C, 1, L) views ------------------------------------------------ */
@@ -242,7 +358,7 @@ static int nn_check1d(const char *op, const nl_tensor *x, const nl_tensor *w) {
   return 0;
 }
 
-nl_tensor *nl_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
+static nl_tensor *nn_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
                      const nl_conv_params *p) {
   if (nn_check1d("conv1d", x, w)) return NULL;
   nl_conv_params q = nn_params1d(p);
@@ -252,7 +368,7 @@ nl_tensor *nl_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
   return nn_as3d(y);
 }
 
-int nl_conv1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+static int nn_conv1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
                        const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
   if (nn_check1d("conv1d_backward", x, w)) return -1;
   if (gy->ndim != 3) return nl_failc("conv1d_backward: expected grad_output with 3 dims, got %s", SHP(gy));
@@ -267,11 +383,32 @@ int nl_conv1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor 
   return 0;
 }
 
+nl_tensor *nl_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b, const nl_conv_params *p) {
+  NN_DEVICE_SCOPE(nl_tensor *, nn_conv1d(x, w, b, p));
+}
+int nl_conv1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w, const nl_conv_params *p,
+                       nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  NN_DEVICE_SCOPE(int, nn_conv1d_backward(gy, x, w, p, gx, gw, gb));
+}
+
 /* ---- conv_transpose2d ---------------------------------------------------------------------- */
-nl_tensor *nl_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
+static nl_tensor *nn_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
                                const nl_conv_params *p) {
   nn_conv_geo g;
   if (nn_conv_geometry("conv_transpose2d", x, w, b, p, true, false, &g)) return NULL;
+  if (nn_dev(x)) { /* y = conv2d's input gradient of x, plus the bias */
+    nl_tensor *xc = nn_contig(x), *wc = nn_contig(w);
+    nl_tensor *y = xc && wc ? nn_dev_bwd_input(xc, wc, &g) : NULL;
+    nl_tensor_free(xc), nl_tensor_free(wc);
+    if (y && b) {
+      int64_t bs[4] = {1, g.C, 1, 1};
+      nl_tensor *bv = nl_reshape((nl_tensor *)b, 4, bs);
+      nl_tensor *r = bv ? nl_binary(NL_OP_ADD, y, bv, 1) : NULL;
+      nl_tensor_free(bv), nl_tensor_free(y);
+      y = r;
+    }
+    return y;
+  }
   int64_t shape[4] = {g.N, g.C, g.H, g.W};
   nl_tensor *xc = nn_contig(x), *wc = nn_contig(w), *bc = nn_contig(b);
   nl_tensor *y = nl_zeros(4, shape, x->dtype, nl_cpu());
@@ -300,13 +437,14 @@ nl_tensor *nl_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const nl_
   return y;
 }
 
-int nl_conv_transpose2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+static int nn_conv_transpose2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
                                  const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw,
                                  nl_tensor **gb) {
   const char *op = "conv_transpose2d_backward";
   nn_conv_geo g;
   if (nn_conv_geometry(op, x, w, NULL, p, true, false, &g)) return -1;
   if (nn_check_gy(op, gy, x, g.N, g.C, g.H, g.W)) return -1;
+  if (nn_dev(x)) return nn_dev_backward(true, gy, x, w, &g, gx, gw, gb);
   nl_tensor *gyc = nn_contig(gy), *xc = nn_contig(x), *wc = nn_contig(w);
   nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
   nl_tensor *rw = gw ? nl_empty(w->ndim, w->shape, w->dtype, nl_cpu()) : NULL;
@@ -328,4 +466,14 @@ int nl_conv_transpose2d_backward(const nl_tensor *gy, const nl_tensor *x, const 
   if (gw) *gw = rw;
   if (gb) *gb = rb;
   return 0;
+}
+
+nl_tensor *nl_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
+                               const nl_conv_params *p) {
+  NN_DEVICE_SCOPE(nl_tensor *, nn_conv_transpose2d(x, w, b, p));
+}
+int nl_conv_transpose2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+                                 const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw,
+                                 nl_tensor **gb) {
+  NN_DEVICE_SCOPE(int, nn_conv_transpose2d_backward(gy, x, w, p, gx, gw, gb));
 }

@@ -2,7 +2,7 @@
  * backward gx = gy * mask. The mask draws from the global generator (tensor/random.c). */
 #include "nn_util.h"
 
-int nl_dropout(const nl_tensor *x, double p, bool training, bool channelwise, nl_tensor **y,
+static int nn_dropout(const nl_tensor *x, double p, bool training, bool channelwise, nl_tensor **y,
                nl_tensor **mask) {
   const char *op = channelwise ? "dropout2d" : "dropout";
   if (nn_check_float(op, "input", x)) return -1;
@@ -17,13 +17,20 @@ int nl_dropout(const nl_tensor *x, double p, bool training, bool channelwise, nl
   }
   int64_t shape[NL_MAXDIM];
   for (int i = 0; i < x->ndim; i++) shape[i] = channelwise && i >= 2 ? 1 : x->shape[i];
-  nl_tensor *m = nl_empty(x->ndim, shape, x->dtype, nl_cpu());
+  /* on CUDA the mask comes from the same Philox stream (cuda/random.cu's bernoulli): the same
+   * seed and offset give the CPU's mask bit for bit */
+  nl_tensor *m = nl_empty(x->ndim, shape, x->dtype, nl_device_of(x));
   if (!m) return -1;
   if (p == 1) {
     nl_fill_(m, 0);
   } else if (nl_bernoulli_(m, 1 - p) < 0) {
     nl_tensor_free(m);
     return -1;
+  } else if (nn_dev(m)) {
+    if (nl_binary_(NL_OP_MUL, m, nl_arg_float(1 / (1 - p)), 1) < 0) { /* 0 or 1/(1-p), as below */
+      nl_tensor_free(m);
+      return -1;
+    }
   } else {
     int64_t n = nl_numel(m);
     double s = 1 / (1 - p);
@@ -42,7 +49,16 @@ int nl_dropout(const nl_tensor *x, double p, bool training, bool channelwise, nl
   return 0;
 }
 
+int nl_dropout(const nl_tensor *x, double p, bool training, bool channelwise, nl_tensor **y,
+               nl_tensor **mask) {
+  NN_DEVICE_SCOPE(int, nn_dropout(x, p, training, channelwise, y, mask));
+}
+
+static nl_tensor *nn_dropout_backward(const nl_tensor *gy, const nl_tensor *mask);
 nl_tensor *nl_dropout_backward(const nl_tensor *gy, const nl_tensor *mask) {
+  NN_DEVICE_SCOPE(nl_tensor *, nn_dropout_backward(gy, mask));
+}
+static nl_tensor *nn_dropout_backward(const nl_tensor *gy, const nl_tensor *mask) {
   if (!mask) { /* evaluation mode or p == 0: identity */
     nl_tensor_retain((nl_tensor *)gy);
     return (nl_tensor *)gy;

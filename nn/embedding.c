@@ -2,9 +2,80 @@
  * zero), one_hot, and pad (constant / reflect / replicate over any trailing dims). */
 #include <string.h>
 
+#include "nn_device.h"
 #include "nn_util.h"
 
+/* ---- device path (CUDA) ----------------------------------------------------------------------
+ * The indices are validated on a host copy (an out-of-range index is the CPU's clear error,
+ * never a device assert), then the lookup is index_select and the gradient index_add_ (both
+ * CUDA tensor kernels: the accumulation of repeated indices uses atomicAdd, so its order, and
+ * the last bits of such sums, are not deterministic; the CPU accumulates in float64). */
+static int nn_dev_check_idx(const char *op, const nl_tensor *idx, const nl_tensor *ref, int64_t V) {
+  if (idx->dtype != NL_INT64)
+    return nl_failc("%s: expected indices to be an int64 tensor, got %s", op, nl_dtype_name(idx->dtype));
+  if (!nl_device_eq(nl_device_of(idx), nl_device_of(ref)))
+    return nl_failc("%s: expected indices on the same device as the %s", op, nl_device_of(ref).type == NL_CPU ? "cpu tensors" : "cuda tensors");
+  nl_tensor *h = nl_to_device((nl_tensor *)idx, nl_cpu()), *c = h ? nl_contiguous(h) : NULL;
+  nl_tensor_free(h);
+  if (!c) return -1;
+  const int64_t *ix = L64(c);
+  for (int64_t i = 0, n = nl_numel(c); i < n; i++)
+    if (ix[i] < 0 || ix[i] >= V) {
+      long long bad = (long long)ix[i] + 1;
+      nl_tensor_free(c);
+      return nl_failc("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, bad, (long long)V, (long long)V);
+    }
+  nl_tensor_free(c);
+  return 0;
+}
+
+static nl_tensor *nn_dev_embedding(const nl_tensor *weight, const nl_tensor *idx) {
+  const char *op = "embedding";
+  if (weight->dtype != NL_FLOAT32 && weight->dtype != NL_FLOAT64)
+    return nl_fail("%s: expected weight to be float32 or float64, got %s", op, nl_dtype_name(weight->dtype));
+  if (weight->ndim != 2) return nl_fail("%s: expected weight with 2 dims (num_embeddings, embedding_dim), got %s", op, SHP(weight));
+  if (idx->ndim + 1 > NL_MAXDIM) return nl_fail("%s: indices %s have too many dims", op, SHP(idx));
+  if (nn_dev_check_idx(op, idx, weight, weight->shape[0])) return NULL;
+  int64_t n = nl_numel(idx), shape[NL_MAXDIM];
+  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+  shape[idx->ndim] = weight->shape[1];
+  nl_tensor *flat = nl_reshape((nl_tensor *)idx, 1, &n);
+  nl_tensor *rows = flat ? nl_index_select((nl_tensor *)weight, 0, flat) : NULL; /* (n, D) */
+  nl_tensor_free(flat);
+  nl_tensor *y = rows ? nl_reshape(rows, idx->ndim + 1, shape) : NULL;
+  nl_tensor_free(rows);
+  return y;
+}
+
+static nl_tensor *nn_dev_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int64_t V, int64_t padding_idx) {
+  const char *op = "embedding_backward";
+  if (gy->dtype != NL_FLOAT32 && gy->dtype != NL_FLOAT64)
+    return nl_fail("%s: expected grad_output to be float32 or float64, got %s", op, nl_dtype_name(gy->dtype));
+  int ok = gy->ndim == idx->ndim + 1;
+  for (int i = 0; ok && i < idx->ndim; i++) ok = gy->shape[i] == idx->shape[i];
+  if (!ok) return nl_fail("%s: grad_output %s does not match indices %s", op, SHP(gy), SHP(idx));
+  if (V < 0) return nl_fail("%s: num_weights must be non-negative, got %lld", op, (long long)V);
+  if (padding_idx >= V) return nl_fail("%s: padding_idx %lld is out of range for %lld rows", op, (long long)padding_idx + 1, (long long)V);
+  if (nn_dev_check_idx(op, idx, gy, V)) return NULL;
+  int64_t D = gy->shape[gy->ndim - 1], n = nl_numel(idx), ws[2] = {V, D}, gs[2] = {n, D};
+  nl_tensor *gw = nl_zeros(2, ws, gy->dtype, nl_device_of(gy));
+  nl_tensor *flat = nl_reshape((nl_tensor *)idx, 1, &n), *g2 = nl_reshape((nl_tensor *)gy, 2, gs);
+  int st = gw && flat && g2 ? nl_index_add_(gw, 0, flat, g2, 1) : -1;
+  nl_tensor_free(flat), nl_tensor_free(g2);
+  if (!st && padding_idx >= 0) { /* every contribution to that row came from padding_idx: drop them */
+    nl_tensor *row = nl_narrow(gw, 0, padding_idx, 1);
+    st = row ? nl_fill_(row, 0) : -1;
+    nl_tensor_free(row);
+  }
+  if (st) {
+    nl_tensor_free(gw);
+    return NULL;
+  }
+  return gw;
+}
+
 nl_tensor *nl_embedding(const nl_tensor *weight, const nl_tensor *idx) {
+  if (nn_dev(weight) || nn_dev(idx)) return nn_dev_embedding(weight, idx);
   const char *op = "embedding";
   if (nn_check_float(op, "weight", weight) || nn_check_long(op, "indices", idx)) return NULL;
   if (weight->ndim != 2) return nl_fail("%s: expected weight with 2 dims (num_embeddings, embedding_dim), got %s", op, SHP(weight));
@@ -35,6 +106,7 @@ nl_tensor *nl_embedding(const nl_tensor *weight, const nl_tensor *idx) {
 }
 
 nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int64_t V, int64_t padding_idx) {
+  if (nn_dev(gy) || nn_dev(idx)) return nn_dev_embedding_backward(gy, idx, V, padding_idx);
   const char *op = "embedding_backward";
   if (nn_check_float(op, "grad_output", gy) || nn_check_long(op, "indices", idx)) return NULL;
   int ok = gy->ndim == idx->ndim + 1;
@@ -69,6 +141,7 @@ nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int6
 
 nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) {
   const char *op = "one_hot";
+  if (NN_ANY_DEV(idx)) return nn_host_one_hot(idx, C);
   if (nn_check_long(op, "indices", idx)) return NULL;
   if (idx->ndim + 1 > NL_MAXDIM) return nl_fail("%s: indices %s have too many dims", op, SHP(idx));
   int64_t n = nl_numel(idx);
@@ -178,8 +251,10 @@ static nl_tensor *nn_pad(const char *op, const nl_tensor *x, const nl_tensor *gy
 }
 
 nl_tensor *nl_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode, double value) {
+  if (NN_ANY_DEV(x)) return nn_host_pad(x, NULL, npad, pads, mode, value);
   return nn_pad("pad", x, NULL, npad, pads, mode, value);
 }
 nl_tensor *nl_pad_backward(const nl_tensor *gy, const nl_tensor *x, int npad, const int64_t *pads, int mode) {
+  if (NN_ANY_DEV(gy, x)) return nn_host_pad(x, gy, npad, pads, mode, 0);
   return nn_pad("pad_backward", x, gy, npad, pads, mode, 0);
 }

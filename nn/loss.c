@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn_device.h"
 #include "nn_util.h"
 
 static const char *nn_red_name(int r) { return r == NL_RED_NONE ? "none" : r == NL_RED_MEAN ? "mean" : "sum"; }
@@ -187,18 +188,22 @@ static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gou
 
 nl_tensor *nl_cross_entropy(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w,
                             int64_t ignore_index, int reduction, double ls) {
+  if (NN_ANY_DEV(x, t, w)) return nn_host_class_loss(true, NULL, x, t, w, ignore_index, reduction, ls);
   return nn_class_loss("cross_entropy", true, NULL, x, t, w, ignore_index, reduction, ls);
 }
 nl_tensor *nl_cross_entropy_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                      const nl_tensor *w, int64_t ignore_index, int reduction, double ls) {
+  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_class_loss(true, gout, x, t, w, ignore_index, reduction, ls);
   return nn_class_loss("cross_entropy_backward", true, gout, x, t, w, ignore_index, reduction, ls);
 }
 nl_tensor *nl_nll_loss(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int64_t ignore_index,
                        int reduction) {
+  if (NN_ANY_DEV(x, t, w)) return nn_host_class_loss(false, NULL, x, t, w, ignore_index, reduction, 0);
   return nn_class_loss("nll_loss", false, NULL, x, t, w, ignore_index, reduction, 0);
 }
 nl_tensor *nl_nll_loss_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                 const nl_tensor *w, int64_t ignore_index, int reduction) {
+  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_class_loss(false, gout, x, t, w, ignore_index, reduction, 0);
   return nn_class_loss("nll_loss_backward", false, gout, x, t, w, ignore_index, reduction, 0);
 }
 
@@ -319,22 +324,28 @@ static nl_tensor *nn_pointwise(int kind, const nl_tensor *gout, const nl_tensor 
 }
 
 nl_tensor *nl_pointwise_loss(nl_loss_kind kind, const nl_tensor *x, const nl_tensor *t, int red, double prm) {
+  if (NN_ANY_DEV(x, t)) return nn_host_pointwise((int)kind, NULL, x, t, NULL, NULL, red, prm);
   return nn_pointwise(kind, NULL, x, t, NULL, NULL, red, prm);
 }
 nl_tensor *nl_pointwise_loss_backward(nl_loss_kind kind, const nl_tensor *gout, const nl_tensor *x,
                                       const nl_tensor *t, int red, double prm) {
+  if (NN_ANY_DEV(gout, x, t)) return nn_host_pointwise((int)kind, gout, x, t, NULL, NULL, red, prm);
   return nn_pointwise(kind, gout, x, t, NULL, NULL, red, prm);
 }
 nl_tensor *nl_bce(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int red) {
+  if (NN_ANY_DEV(x, t, w)) return nn_host_pointwise(-1, NULL, x, t, w, NULL, red, 0);
   return nn_pointwise(NN_BCE, NULL, x, t, w, NULL, red, 0);
 }
 nl_tensor *nl_bce_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int red) {
+  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_pointwise(-1, gout, x, t, w, NULL, red, 0);
   return nn_pointwise(NN_BCE, gout, x, t, w, NULL, red, 0);
 }
 nl_tensor *nl_bce_with_logits(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, const nl_tensor *pw, int red) {
+  if (NN_ANY_DEV(x, t, w, pw)) return nn_host_pointwise(-2, NULL, x, t, w, pw, red, 0);
   return nn_pointwise(NN_BCE_LOGITS, NULL, x, t, w, pw, red, 0);
 }
 nl_tensor *nl_bce_with_logits_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                        const nl_tensor *w, const nl_tensor *pw, int red) {
+  if (NN_ANY_DEV(gout, x, t, w, pw)) return nn_host_pointwise(-2, gout, x, t, w, pw, red, 0);
   return nn_pointwise(NN_BCE_LOGITS, gout, x, t, w, pw, red, 0);
 }

@@ -9,10 +9,31 @@
 /* Shape string of t in a compound literal buffer: SHP(t) -> "[2, 3]". */
 #define SHP(t) nl_shape_str((t)->ndim, (t)->shape, (char[160]){0}, 160)
 
-/* 0 when t is a CPU float32/float64 tensor, else -1 with "op: what must be ..." set. */
+/* Nonzero while a front end with a device path (conv, pools, activations, embedding) runs
+ * its shared validation: CUDA tensors are then accepted by the checks below (the front end
+ * routes them to nl_nn_run / tensor ops). Elsewhere the public front ends have already moved
+ * CUDA arguments to the host (nn_device.c), so a CUDA tensor seen here is a device mix-up. */
+extern int nl_nn_device_ok;
+#define NN_DEVICE_SCOPE(type, call)                                                   \
+  do {                                                                                \
+    nl_nn_device_ok++;                                                                \
+    type nn_r_ = call;                                                                \
+    nl_nn_device_ok--;                                                                \
+    return nn_r_;                                                                     \
+  } while (0)
+/* The device path is taken for tensors on CUDA. Test builds with NL_NN_EMULATE (scripts/gpu/
+ * emulate_nn.sh) take it for every tensor, with the CUDA kernel bodies compiled as host code. */
+#ifdef NL_NN_EMULATE
+static inline bool nn_dev(const nl_tensor *t) { return t != NULL; }
+#else
+static inline bool nn_dev(const nl_tensor *t) { return t && nl_device_of(t).type != NL_CPU; }
+#endif
+
+/* 0 when t is a float32/float64 tensor (on the CPU, or on CUDA inside NN_DEVICE_SCOPE), else
+ * -1 with "op: what must be ..." set. */
 static inline int nn_check_float(const char *op, const char *what, const nl_tensor *t) {
-  if (nl_device_of(t).type != NL_CPU)
-    return nl_failc("%s: %s must be a CPU tensor (CUDA kernels are not written yet)", op, what);
+  if (nl_device_of(t).type != NL_CPU && !nl_nn_device_ok)
+    return nl_failc("%s: %s is on cuda while the other arguments are on the cpu", op, what);
   if (t->dtype != NL_FLOAT32 && t->dtype != NL_FLOAT64)
     return nl_failc("%s: expected %s to be float32 or float64, got %s", op, what,
                     nl_dtype_name(t->dtype));
@@ -23,15 +44,21 @@ static inline int nn_check_float(const char *op, const char *what, const nl_tens
 static inline int nn_check_same(const char *op, const char *what, const nl_tensor *t,
                                 const nl_tensor *ref) {
   if (nn_check_float(op, what, t)) return -1;
+  if (!nl_device_eq(nl_device_of(t), nl_device_of(ref))) {
+    char d1[32], d2[32];
+    nl_device_name(nl_device_of(t), d1, sizeof d1);
+    nl_device_name(nl_device_of(ref), d2, sizeof d2);
+    return nl_failc("%s: expected %s on %s (as input), got %s", op, what, d2, d1);
+  }
   if (t->dtype != ref->dtype)
     return nl_failc("%s: expected %s to have dtype %s (as input), got %s", op, what,
                     nl_dtype_name(ref->dtype), nl_dtype_name(t->dtype));
   return 0;
 }
 
-/* 0 when t is an int64 CPU tensor. */
+/* 0 when t is an int64 tensor (CPU, or CUDA inside NN_DEVICE_SCOPE). */
 static inline int nn_check_long(const char *op, const char *what, const nl_tensor *t) {
-  if (nl_device_of(t).type != NL_CPU || t->dtype != NL_INT64)
+  if ((nl_device_of(t).type != NL_CPU && !nl_nn_device_ok) || t->dtype != NL_INT64)
     return nl_failc("%s: expected %s to be an int64 CPU tensor, got %s", op, what,
                     nl_dtype_name(t->dtype));
   return 0;

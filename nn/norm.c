@@ -5,6 +5,7 @@
  * gx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * w over each row. */
 #include <math.h>
 
+#include "nn_device.h"
 #include "nn_util.h"
 
 static void nn_free4(nl_tensor *a, nl_tensor *b, nl_tensor *c, nl_tensor *d) {
@@ -99,6 +100,8 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
                   const nl_tensor *weight, const nl_tensor *bias, bool training, double momentum,
                   double eps, nl_tensor **y, nl_tensor **save_mean, nl_tensor **save_invstd) {
   const char *op = "batch_norm";
+  if (NN_ANY_DEV(x, running_mean, running_var, weight, bias))
+    return nn_host_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, y, save_mean, save_invstd);
   if (nn_check_float(op, "input", x)) return -1;
   if (x->ndim < 2) return nl_failc("%s: expected input with at least 2 dims (N, C, *), got %s", op, SHP(x));
   int64_t N = x->shape[0], C = x->shape[1], S = 1;
@@ -150,6 +153,8 @@ int nl_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_ten
                            const nl_tensor *save_mean, const nl_tensor *save_invstd,
                            bool training, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
   const char *op = "batch_norm_backward";
+  if (NN_ANY_DEV(gy, x, weight, save_mean, save_invstd))
+    return nn_host_batch_norm_backward(gy, x, weight, save_mean, save_invstd, training, gx, gw, gb);
   if (nn_check_float(op, "input", x) || nn_check_same(op, "grad_output", gy, x)) return -1;
   if (x->ndim < 2) return nl_failc("%s: expected input with at least 2 dims (N, C, *), got %s", op, SHP(x));
   int same = gy->ndim == x->ndim;
@@ -242,6 +247,7 @@ int nl_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_ten
                   const nl_tensor *bias, double eps, nl_tensor **y, nl_tensor **mean,
                   nl_tensor **rstd) {
   const char *op = "layer_norm";
+  if (NN_ANY_DEV(x, weight, bias)) return nn_host_layer_norm(x, nnorm, ns, weight, bias, eps, y, mean, rstd);
   if (nn_check_float(op, "input", x)) return -1;
   char b1[160];
   if (nnorm < 1 || nnorm > x->ndim)
@@ -312,6 +318,8 @@ static int nn_rows_backward(const char *op, const nn_rows *rw, const nl_tensor *
 int nl_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm,
                            const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
                            nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  if (NN_ANY_DEV(gy, x, weight, mean, rstd))
+    return nn_host_layer_norm_backward(gy, x, nnorm, weight, mean, rstd, gx, gw, gb);
   const char *op = "layer_norm_backward";
   if (nn_check_float(op, "input", x)) return -1;
   if (nnorm < 1 || nnorm > x->ndim) return nl_failc("%s: normalized dims %d out of range for input %s", op, nnorm, SHP(x));
@@ -338,6 +346,7 @@ static int nn_group_check(const char *op, const nl_tensor *x, int64_t G, nn_rows
 
 int nl_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *weight, const nl_tensor *bias,
                   double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd) {
+  if (NN_ANY_DEV(x, weight, bias)) return nn_host_group_norm(x, G, weight, bias, eps, y, mean, rstd);
   const char *op = "group_norm";
   nn_rows rw;
   if (nn_group_check(op, x, G, &rw)) return -1;
@@ -362,6 +371,8 @@ int nl_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *weight, const 
 int nl_group_norm_backward(const nl_tensor *gy, const nl_tensor *x, int64_t G,
                            const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
                            nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  if (NN_ANY_DEV(gy, x, weight, mean, rstd))
+    return nn_host_group_norm_backward(gy, x, G, weight, mean, rstd, gx, gw, gb);
   const char *op = "group_norm_backward";
   nn_rows rw;
   if (nn_group_check(op, x, G, &rw)) return -1;

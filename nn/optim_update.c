@@ -12,6 +12,8 @@
 #include "optim_update.h"
 
 #include "../tensor/nl_ops.h"
+#include "nl_nn_kernel.h"
+#include "nn_util.h"
 
 #define NL_OPTIM_GRAIN 32768
 #define NL_OPTIM_SLOTS 5 /* param, grad and up to three state tensors */
@@ -53,8 +55,6 @@ static int nl_check_group(const char *op, int n, nl_tensor *const *lists[NL_OPTI
     if (p->dtype != NL_FLOAT32 && p->dtype != NL_FLOAT64)
       return nl_failc("%s: parameter %d has dtype %s (expected float32 or float64)", op, i + 1,
                       nl_dtype_name(p->dtype));
-    if (nl_device_of(p).type != NL_CPU)
-      return nl_failc("%s: parameter %d is on a CUDA device (not supported yet)", op, i + 1);
     for (int k = 1; k < NL_OPTIM_SLOTS; k++) {
       const nl_tensor *t = lists[k] ? lists[k][i] : NULL;
       if (!t) {
@@ -104,16 +104,30 @@ static int nl_unstage(nl_slot *s) {
 
 #define NL_PTR(T, s, k) ((s).c[k] ? (T *)nl_data((s).c[k]) : (T *)NULL)
 
-/* Runs BODY(T) for every parameter after staging; BODY sees `s` (the slot), `ne` (elements). */
-#define NL_FOR_PARAMS(n, lists, BODY)                                   \
+/* Runs BODY(T) for every CPU parameter after staging; BODY sees `s` (the slot), `ne`
+ * (elements). A CUDA parameter runs one fused kernel instead (cuda/optim.cu): DEV(&s, i) fills
+ * the kernel's scalars from the same host-side values and launches it. */
+#define NL_FOR_PARAMS(n, lists, BODY, DEV)                              \
   for (int i = 0; i < (n); i++) {                                       \
     nl_slot s;                                                          \
     if (nl_stage(&s, i, lists) < 0) return -1;                          \
     int64_t ne = nl_numel(s.c[0]);                                      \
-    if (s.c[0]->dtype == NL_FLOAT32) { BODY(float) }                   \
+    if (nn_dev(s.c[0])) {                                               \
+      if (DEV(&s, i) < 0) { nl_unstage(&s); return -1; }                \
+    } else if (s.c[0]->dtype == NL_FLOAT32) { BODY(float) }            \
     else { BODY(double) }                                               \
     if (nl_unstage(&s) < 0) return -1;                                  \
   }
+
+/* Device step of kind with scalars sc[0..nsc) and flags on slot s. */
+static int nl_dev_step(const char *op, nl_slot *s, int kind, const double *sc, int nsc, int flags) {
+  nl_nn_kargs a = {0};
+  for (int k = 0; k < NL_OPTIM_SLOTS; k++) a.io[k] = s->c[k];
+  for (int k = 0; k < nsc; k++) a.sc[k] = sc[k];
+  a.kind = kind;
+  a.flags = flags;
+  return nl_nn_run(NL_NN_OPTIM, &a, op);
+}
 
 /* ---- SGD ------------------------------------------------------------------------------------ */
 /* Three loops (no momentum / first step / later steps) so that no store is conditional and
@@ -159,7 +173,13 @@ int nl_sgd_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
   nl_tensor *const *lists[NL_OPTIM_SLOTS] = {params, grads, h->momentum != 0 ? bufs : NULL, NULL, NULL};
   const bool need[NL_OPTIM_SLOTS] = {true, true, h->momentum != 0, false, false};
   if (nl_check_group("sgd_step", n, lists, need) < 0) return -1;
-  NL_FOR_PARAMS(n, lists, NL_SGD_BODY)
+#define NL_SGD_DEV(sp, i)                                                                        \
+  nl_dev_step("sgd_step", sp, NL_NN_OPT_SGD,                                                     \
+              (double[]){h->weight_decay, h->momentum, 1 - h->dampening, -h->lr}, 4,             \
+              (h->weight_decay != 0 ? NL_NN_F_WD : 0) | (h->momentum != 0 ? NL_NN_F_MOM : 0) |   \
+              (first && first[i] ? NL_NN_F_FIRST : 0) | (h->nesterov ? NL_NN_F_NESTEROV : 0) |   \
+              (h->maximize ? NL_NN_F_MAXIMIZE : 0))
+  NL_FOR_PARAMS(n, lists, NL_SGD_BODY, NL_SGD_DEV)
   return 0;
 }
 
@@ -204,7 +224,14 @@ int nl_adam_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
   const bool need[NL_OPTIM_SLOTS] = {true, true, true, true, h->amsgrad};
   const char *op = h->decoupled ? "adamw_step" : "adam_step";
   if (nl_check_group(op, n, lists, need) < 0) return -1;
-  NL_FOR_PARAMS(n, lists, NL_ADAM_BODY)
+#define NL_ADAM_DEV(sp, i)                                                                       \
+  nl_dev_step(op, sp, NL_NN_OPT_ADAM,                                                            \
+              (double[]){-(h->lr / (1 - pow(h->beta1, steps[i]))), sqrt(1 - pow(h->beta2, steps[i])), \
+                         h->eps, h->beta1, h->beta2, 1 - h->beta1, 1 - h->beta2, h->weight_decay, \
+                         1 - h->lr * h->weight_decay}, 9,                                        \
+              (h->weight_decay != 0 ? NL_NN_F_WD : 0) | (h->decoupled ? NL_NN_F_DECOUPLED : 0) | \
+              (h->amsgrad ? NL_NN_F_AMSGRAD : 0) | (h->maximize ? NL_NN_F_MAXIMIZE : 0))
+  NL_FOR_PARAMS(n, lists, NL_ADAM_BODY, NL_ADAM_DEV)
   return 0;
 }
 
@@ -250,7 +277,12 @@ int nl_rmsprop_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
                                              h->momentum > 0 ? bufs : NULL};
   const bool need[NL_OPTIM_SLOTS] = {true, true, true, h->centered, h->momentum > 0};
   if (nl_check_group("rmsprop_step", n, lists, need) < 0) return -1;
-  NL_FOR_PARAMS(n, lists, NL_RMSPROP_BODY)
+#define NL_RMSPROP_DEV(sp, i)                                                                    \
+  nl_dev_step("rmsprop_step", sp, NL_NN_OPT_RMSPROP,                                             \
+              (double[]){h->weight_decay, h->alpha, 1 - h->alpha, h->eps, h->momentum, -h->lr}, 6, \
+              (h->weight_decay != 0 ? NL_NN_F_WD : 0) | (h->centered ? NL_NN_F_CENTERED : 0) |   \
+              (h->momentum > 0 ? NL_NN_F_MOM : 0) | (h->maximize ? NL_NN_F_MAXIMIZE : 0))
+  NL_FOR_PARAMS(n, lists, NL_RMSPROP_BODY, NL_RMSPROP_DEV)
   return 0;
 }
 
@@ -277,7 +309,11 @@ int nl_adagrad_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
   nl_tensor *const *lists[NL_OPTIM_SLOTS] = {params, grads, sums, NULL, NULL};
   const bool need[NL_OPTIM_SLOTS] = {true, true, true, false, false};
   if (nl_check_group("adagrad_step", n, lists, need) < 0) return -1;
-  NL_FOR_PARAMS(n, lists, NL_ADAGRAD_BODY)
+#define NL_ADAGRAD_DEV(sp, i)                                                                    \
+  nl_dev_step("adagrad_step", sp, NL_NN_OPT_ADAGRAD,                                             \
+              (double[]){-(h->lr / (1 + (steps[i] - 1) * h->lr_decay)), h->weight_decay, h->eps}, 3, \
+              (h->weight_decay != 0 ? NL_NN_F_WD : 0) | (h->maximize ? NL_NN_F_MAXIMIZE : 0))
+  NL_FOR_PARAMS(n, lists, NL_ADAGRAD_BODY, NL_ADAGRAD_DEV)
   return 0;
 }
 
@@ -307,6 +343,10 @@ int nl_adadelta_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
   nl_tensor *const *lists[NL_OPTIM_SLOTS] = {params, grads, square_avgs, acc_deltas, NULL};
   const bool need[NL_OPTIM_SLOTS] = {true, true, true, true, false};
   if (nl_check_group("adadelta_step", n, lists, need) < 0) return -1;
-  NL_FOR_PARAMS(n, lists, NL_ADADELTA_BODY)
+#define NL_ADADELTA_DEV(sp, i)                                                                   \
+  nl_dev_step("adadelta_step", sp, NL_NN_OPT_ADADELTA,                                           \
+              (double[]){h->weight_decay, h->rho, 1 - h->rho, h->eps, -h->lr}, 5,                \
+              (h->weight_decay != 0 ? NL_NN_F_WD : 0) | (h->maximize ? NL_NN_F_MAXIMIZE : 0))
+  NL_FOR_PARAMS(n, lists, NL_ADADELTA_BODY, NL_ADADELTA_DEV)
   return 0;
 }

@@ -5,7 +5,30 @@
  * Indices are flat positions h*W + w inside each plane, as PyTorch's. */
 #include <math.h>
 
+#include "nn_device.h"
+#include "nl_nn_kernel.h"
 #include "nn_util.h"
+
+/* ---- device paths (CUDA: nl_nn_run kernels of cuda/nn_pool.cu) ------------------------------
+ * x contiguous, P planes of H x W; results allocated on x's device. */
+static int nn_pool_dev(nl_nn_op op, const char *name, const nl_tensor *in, nl_tensor *out,
+                       nl_tensor *out2, const nl_tensor *in2, const nl_pool_params *p, int64_t P,
+                       int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  nl_tensor *c = nn_contig(in), *c2 = nn_contig(in2);
+  if (!c || (in2 && !c2)) {
+    nl_tensor_free(c), nl_tensor_free(c2);
+    return -1;
+  }
+  nl_nn_kargs a = {0};
+  a.out = out, a.out2 = out2, a.in[0] = c, a.in[1] = c2;
+  nl_nn_geo g = {P, 1, H, W, OH, OW, p->kernel[0], p->kernel[1], p->stride[0], p->stride[1],
+                 p->padding[0], p->padding[1], p->dilation[0], p->dilation[1], p->divisor_override};
+  a.geo = g;
+  a.flags = (p->ceil_mode ? NL_NN_F_CEIL : 0) | (p->count_include_pad ? NL_NN_F_COUNT_PAD : 0);
+  int st = nl_nn_run(op, &a, name);
+  nl_tensor_free(c), nl_tensor_free(c2);
+  return st;
+}
 
 /* PyTorch's pooling_output_shape. */
 static int64_t nn_pool_out(int64_t in, int64_t k, int64_t pad, int64_t s, int64_t d, bool ceil_mode) {
@@ -57,7 +80,6 @@ typedef struct nn_mp_geo {
   int64_t P, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
 } nn_mp_geo;
 #define NN_MAXPOOL(T, S)                                                                          \
-  }                                                                                              \
   static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
     int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
     /* fast path: no padding or dilation, every window inside the plane (LeNet's 2x2/2) */     \
@@ -131,6 +153,17 @@ static int nn_max_pool(const char *op, const nl_tensor *x, const nl_pool_params 
                  p->kernel[0], p->kernel[1], p->stride[0], p->stride[1], p->padding[0], p->padding[1],
                  p->dilation[0], p->dilation[1]};
   if (one_d) g.kh = g.sh = g.dh = 1, g.ph = 0;
+  if (nn_dev(x)) { /* one_d never gets here (nl_max_pool1d takes the host round trip) */
+    nl_tensor *yd = nl_empty(n, shape, x->dtype, nl_device_of(x));
+    nl_tensor *id = nl_empty(n, shape, NL_INT64, nl_device_of(x));
+    if (!yd || !id || nn_pool_dev(NL_NN_MAX_POOL2D, op, x, yd, id, NULL, p, P, g.H, g.W, OH, OW)) {
+      nl_tensor_free(yd), nl_tensor_free(id);
+      return -1;
+    }
+    nn_out(y, yd);
+    nn_out(idx, id);
+    return 0;
+  }
   nl_tensor *xc = nn_contig(x), *yt = nl_empty(n, shape, x->dtype, nl_cpu());
   nl_tensor *ri = nl_empty(n, shape, NL_INT64, nl_cpu());
   if (!xc || !yt || !ri) {
@@ -146,9 +179,10 @@ static int nn_max_pool(const char *op, const nl_tensor *x, const nl_pool_params 
 }
 
 int nl_max_pool2d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx) {
-  return nn_max_pool("max_pool2d", x, p, false, y, idx);
+  NN_DEVICE_SCOPE(int, nn_max_pool("max_pool2d", x, p, false, y, idx));
 }
 int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx) {
+  if (NN_ANY_DEV(x)) return nn_host_max_pool1d(x, p, y, idx);
   return nn_max_pool("max_pool1d", x, p, true, y, idx);
 }
 
@@ -166,6 +200,17 @@ static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *
   int64_t HW = x->shape[x->ndim - 1] * (nd == 2 ? x->shape[x->ndim - 2] : 1), P = 1;
   for (int i = 0; i < x->ndim - nd; i++) P *= x->shape[i];
   int64_t OHW = nl_numel(gy) / (P > 0 ? P : 1);
+  if (!nl_device_eq(nl_device_of(idx), nl_device_of(x)))
+    return nl_fail("%s: expected indices on the same device as input", op);
+  if (nn_dev(x)) {
+    nl_tensor *gx = nl_zeros(x->ndim, x->shape, x->dtype, nl_device_of(x));
+    nl_pool_params q = {{1, 1}, {1, 1}, {0, 0}, {1, 1}, false, false, 0};
+    if (!gx || nn_pool_dev(NL_NN_MAX_POOL2D_BWD, op, gy, gx, NULL, idx, &q, P, 1, HW, 1, OHW)) {
+      nl_tensor_free(gx);
+      return NULL;
+    }
+    return gx;
+  }
   nl_tensor *gd = nn_contig(gy), *ic = nn_contig(idx), *gx = nl_zeros(x->ndim, x->shape, x->dtype, nl_cpu());
   if (!gd || !ic || !gx) {
     nl_tensor_free(gd), nl_tensor_free(ic), nl_tensor_free(gx);
@@ -178,9 +223,10 @@ static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *
 }
 
 nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
-  return nn_max_pool_backward("max_pool2d_backward", 2, gy, x, idx);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_max_pool_backward("max_pool2d_backward", 2, gy, x, idx));
 }
 nl_tensor *nl_max_pool1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  if (NN_ANY_DEV(gy, x, idx)) return nn_host_max_pool1d_backward(gy, x, idx);
   return nn_max_pool_backward("max_pool1d_backward", 1, gy, x, idx);
 }
 
@@ -189,7 +235,7 @@ static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tenso
                               const nl_pool_params *p0) {
   nl_pool_params p = *p0;
   p.dilation[0] = p.dilation[1] = 1;
-  int64_t P, OH, OW, shape[NL_MAXDIM];
+  int64_t P = 0, OH = 0, OW = 0, shape[NL_MAXDIM];
   if (nn_pool_check(op, x, &p, false, &P, &OH, &OW)) return NULL;
   int n = nn_out_shape(x, 2, OH, OW, shape);
   if (gy) {
@@ -199,6 +245,16 @@ static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tenso
     if (!ok) return nl_fail("%s: expected grad_output of shape %s, got %s", op, nl_shape_str(n, shape, (char[160]){0}, 160), SHP(gy));
   }
   int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  if (nn_dev(x)) {
+    nl_tensor *r = gy ? nl_empty(x->ndim, x->shape, x->dtype, nl_device_of(x))
+                      : nl_empty(n, shape, x->dtype, nl_device_of(x));
+    if (!r || nn_pool_dev(gy ? NL_NN_AVG_POOL2D_BWD : NL_NN_AVG_POOL2D, op, gy ? gy : x, r, NULL, NULL,
+                          &p, P, H, W, OH, OW)) {
+      nl_tensor_free(r);
+      return NULL;
+    }
+    return r;
+  }
   nl_tensor *in = gy ? nn_f64(gy) : nn_f64(x);
   nl_tensor *out = gy ? nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : nl_empty(n, shape, NL_FLOAT64, nl_cpu());
   if (!in || !out) {
@@ -239,10 +295,10 @@ static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tenso
 }
 
 nl_tensor *nl_avg_pool2d(const nl_tensor *x, const nl_pool_params *p) {
-  return nn_avg_pool("avg_pool2d", x, NULL, p);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_avg_pool("avg_pool2d", x, NULL, p));
 }
 nl_tensor *nl_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_pool_params *p) {
-  return nn_avg_pool("avg_pool2d_backward", x, gy, p);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_avg_pool("avg_pool2d_backward", x, gy, p));
 }
 
 /* ---- adaptive pooling --------------------------------------------------------------------- */
@@ -298,9 +354,11 @@ static nl_tensor *nn_adaptive_avg(const char *op, const nl_tensor *x, const nl_t
 }
 
 nl_tensor *nl_adaptive_avg_pool2d(const nl_tensor *x, int64_t oh, int64_t ow) {
+  if (NN_ANY_DEV(x)) return nn_host_adaptive_avg(x, NULL, oh, ow);
   return nn_adaptive_avg("adaptive_avg_pool2d", x, NULL, oh, ow);
 }
 nl_tensor *nl_adaptive_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x) {
+  if (NN_ANY_DEV(gy, x)) return nn_host_adaptive_avg(x, gy, 0, 0);
   if (gy->ndim != x->ndim || gy->ndim < 2)
     return nl_fail("adaptive_avg_pool2d_backward: grad_output %s does not match input %s", SHP(gy), SHP(x));
   return nn_adaptive_avg("adaptive_avg_pool2d_backward", x, gy, gy->shape[gy->ndim - 2], gy->shape[gy->ndim - 1]);
@@ -308,6 +366,7 @@ nl_tensor *nl_adaptive_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor 
 
 int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor **y, nl_tensor **idx) {
   const char *op = "adaptive_max_pool2d";
+  if (NN_ANY_DEV(x)) return nn_host_adaptive_max(x, OH, OW, y, idx);
   int64_t P, shape[NL_MAXDIM];
   if (nn_adaptive_check(op, x, OH, OW, &P)) return -1;
   int n = nn_out_shape(x, 2, OH, OW, shape);

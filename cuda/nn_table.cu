@@ -1,0 +1,50 @@
+/* nn_table.cu: the CUDA table of nn/nl_nn_kernel.h (nn and optimizer kernels), installed at
+ * load time like cuda/kernels.cu's (pointers only: no CUDA call runs before a tensor is put
+ * on a GPU). Every entry selects the device of its first tensor, then runs the kernel. */
+#include "nl_cu.cuh"
+#include "../nn/nl_nn_kernel.h"
+
+void nl_cuda_nn_im2col(const nl_nn_kargs *a);
+void nl_cuda_nn_col2im(const nl_nn_kargs *a);
+void nl_cuda_nn_max_pool2d(const nl_nn_kargs *a);
+void nl_cuda_nn_max_pool2d_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_avg_pool2d(const nl_nn_kargs *a);
+void nl_cuda_nn_avg_pool2d_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_act(const nl_nn_kargs *a);
+void nl_cuda_nn_act_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_optim(const nl_nn_kargs *a);
+
+#define NL_NN_WRAP(NAME)                                                        \
+  static void nl_cunw_##NAME(const nl_nn_kargs *a) {                            \
+    const nl_tensor *t = a->out ? a->out : a->io[0];                            \
+    if (cudaSetDevice(nl_device_of(t).index) != cudaSuccess) {                  \
+      nl_cu_fail("%s: cannot select cuda:%d: %s", #NAME, nl_device_of(t).index, \
+                 cudaGetErrorString(cudaGetLastError()));                       \
+      return;                                                                   \
+    }                                                                           \
+    nl_cuda_nn_##NAME(a);                                                       \
+  }
+NL_NN_WRAP(im2col)
+NL_NN_WRAP(col2im)
+NL_NN_WRAP(max_pool2d)
+NL_NN_WRAP(max_pool2d_bwd)
+NL_NN_WRAP(avg_pool2d)
+NL_NN_WRAP(avg_pool2d_bwd)
+NL_NN_WRAP(act)
+NL_NN_WRAP(act_bwd)
+NL_NN_WRAP(optim)
+
+static nl_nn_kernel_fn nl_cuda_nn_table[NL_NN_OP_COUNT];
+
+__attribute__((constructor)) static void nl_cuda_nn_install(void) {
+  nl_cuda_nn_table[NL_NN_IM2COL] = nl_cunw_im2col;
+  nl_cuda_nn_table[NL_NN_COL2IM] = nl_cunw_col2im;
+  nl_cuda_nn_table[NL_NN_MAX_POOL2D] = nl_cunw_max_pool2d;
+  nl_cuda_nn_table[NL_NN_MAX_POOL2D_BWD] = nl_cunw_max_pool2d_bwd;
+  nl_cuda_nn_table[NL_NN_AVG_POOL2D] = nl_cunw_avg_pool2d;
+  nl_cuda_nn_table[NL_NN_AVG_POOL2D_BWD] = nl_cunw_avg_pool2d_bwd;
+  nl_cuda_nn_table[NL_NN_ACT] = nl_cunw_act;
+  nl_cuda_nn_table[NL_NN_ACT_BWD] = nl_cunw_act_bwd;
+  nl_cuda_nn_table[NL_NN_OPTIM] = nl_cunw_optim;
+  nl_nn_cuda_kernels = nl_cuda_nn_table;
+}

@@ -1,0 +1,77 @@
+/* nl_nn_kernel.h: device kernels of nn and optim (a table parallel to tensor/ops.def's).
+ *
+ * Why a second table: the CPU nn front ends (nn/ C files) run their own fused loops on
+ * contiguous float64/float32 staging buffers (OpenMP over the batch, OpenBLAS inside), and
+ * those loops take geometry structs that nl_kargs cannot carry. Rather than rewrite them
+ * behind nl_run, the CPU path is left exactly as it was (same code, same results) and only
+ * the device path goes through this table: a front end that receives CUDA tensors validates
+ * them with the same checks and messages, allocates results on the tensors' device with the
+ * tensor front ends (which run on CUDA through nl_run), and calls nl_nn_run for the few
+ * primitives that no tensor op covers (im2col/col2im, pooling windows, fused activations,
+ * fused optimizer steps). The CUDA backend fills the table at load time (cuda/kernels.cu);
+ * without CUDA it stays NULL and nothing here is reachable (no tensor can be on CUDA).
+ *
+ * Kernels never fail or allocate; every tensor they get is contiguous and on one device. */
+#ifndef NL_NN_KERNEL_H
+#define NL_NN_KERNEL_H
+#include <stdint.h>
+
+#include "../tensor/nl_tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nl_nn_op {
+  NL_NN_IM2COL,        /* out col (N, C*kh*kw, Ho*Wo) <- in[0] x (N, C, H, W); geo */
+  NL_NN_COL2IM,        /* out x (N, C, H, W) <- sum of in[0] col (N, C*kh*kw, Ho*Wo); geo */
+  NL_NN_MAX_POOL2D,    /* out y (P, Ho, Wo), out2 int64 idx <- in[0] x (P, H, W); geo */
+  NL_NN_MAX_POOL2D_BWD,/* out gx (P, H, W) (zeroed) += in[0] gy at in[1] idx (P, Ho, Wo) */
+  NL_NN_AVG_POOL2D,    /* out y (P, Ho, Wo) <- in[0] x (P, H, W); geo, flags = ceil|cip */
+  NL_NN_AVG_POOL2D_BWD,/* out gx (P, H, W) <- in[0] gy (P, Ho, Wo); geo */
+  NL_NN_ACT,           /* out = act_kind(in[0]); kind, sc[0], sc[1] */
+  NL_NN_ACT_BWD,       /* out = in[0] gy * act'(in[1] x) */
+  NL_NN_OPTIM,         /* kind = NL_NN_OPT_*; io[0..4] param, grad, states; sc scalars */
+  NL_NN_OP_COUNT
+} nl_nn_op;
+
+/* Optimizer kinds of NL_NN_OPTIM (formulas: nn/optim_update.c, same association). */
+enum { NL_NN_OPT_SGD, NL_NN_OPT_ADAM, NL_NN_OPT_RMSPROP, NL_NN_OPT_ADAGRAD, NL_NN_OPT_ADADELTA };
+
+/* Convolution / pooling geometry (0 where unused). Convolution: the conv2d of x (N, C, H, W)
+ * with a (O, C/G, kh, kw) kernel; pooling: P = N*C planes, (kh, kw) the window. */
+typedef struct nl_nn_geo {
+  int64_t N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw;
+  int64_t divisor; /* avg pool: divisor_override (0 none) */
+} nl_nn_geo;
+
+typedef struct nl_nn_kargs {
+  nl_tensor *out, *out2;
+  const nl_tensor *in[4];
+  nl_tensor *io[5];        /* optimizer slots: param, grad, state1..3 (NULL unused) */
+  nl_nn_geo geo;
+  double sc[12];           /* scalar parameters (activation a/b, optimizer hyper-parameters) */
+  int kind;                /* activation (nl_act) or optimizer kind */
+  int flags;               /* op specific: see NL_NN_F_* */
+} nl_nn_kargs;
+
+enum {
+  NL_NN_F_CEIL = 1,        /* pooling: ceil_mode (output sizes are computed by the front end) */
+  NL_NN_F_COUNT_PAD = 2,   /* avg pool: count_include_pad */
+  /* optimizers: */
+  NL_NN_F_WD = 4, NL_NN_F_MOM = 8, NL_NN_F_FIRST = 16, NL_NN_F_NESTEROV = 32,
+  NL_NN_F_MAXIMIZE = 64, NL_NN_F_AMSGRAD = 128, NL_NN_F_DECOUPLED = 256, NL_NN_F_CENTERED = 512,
+};
+
+typedef void (*nl_nn_kernel_fn)(const nl_nn_kargs *a);
+/* NL_NN_OP_COUNT entries, set by cuda/kernels.cu when CUDA is compiled in, else NULL. */
+extern const nl_nn_kernel_fn *nl_nn_cuda_kernels;
+
+/* Runs op on the device of a->out (or a->io[0]); the device must be CUDA. Returns 0, or -1
+ * with nl_error() ("max_pool2d is not implemented on cpu", a launch failure). */
+int nl_nn_run(nl_nn_op op, const nl_nn_kargs *a, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,231 @@
+/* nn_device.c: the host round trip of nn_device.h (CUDA arguments of front ends without a
+ * dedicated device path). */
+#include "nn_device.h"
+
+#include "nn_util.h"
+
+int nn_any_dev_(int n, const nl_tensor *const *ts) {
+  for (int i = 0; i < n; i++)
+    if (ts[i] && nl_device_of(ts[i]).type != NL_CPU) return 1;
+  return 0;
+}
+
+#define NN_HMAX 6
+typedef struct nn_host {
+  nl_device dev;
+  nl_tensor *h[NN_HMAX];
+} nn_host;
+
+/* Checks that the n tensors (NULLs skipped) share one device and copies them to the CPU. */
+static int nn_host_begin(const char *op, nn_host *H, int n, const nl_tensor *const *ts) {
+  int first = -1;
+  for (int i = 0; i < NN_HMAX; i++) H->h[i] = NULL;
+  for (int i = 0; i < n; i++) {
+    if (!ts[i]) continue;
+    if (first < 0) {
+      first = i;
+      H->dev = nl_device_of(ts[i]);
+    } else if (!nl_device_eq(nl_device_of(ts[i]), H->dev)) {
+      char d1[32], d2[32];
+      nl_device_name(H->dev, d1, sizeof d1);
+      nl_device_name(nl_device_of(ts[i]), d2, sizeof d2);
+      return nl_failc("%s: expected all tensors on the same device, got %s and %s", op, d1, d2);
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (!ts[i]) continue;
+    H->h[i] = nl_to_device((nl_tensor *)ts[i], nl_cpu());
+    if (!H->h[i]) {
+      for (int j = 0; j < i; j++) nl_tensor_free(H->h[j]);
+      return -1;
+    }
+  }
+  return 0;
+}
+static void nn_host_end(nn_host *H) {
+  for (int i = 0; i < NN_HMAX; i++) nl_tensor_free(H->h[i]);
+}
+/* Moves the host result r to H's device (consumes r; NULL passes through). */
+static nl_tensor *nn_back(const nn_host *H, nl_tensor *r) {
+  if (!r) return NULL;
+  nl_tensor *d = nl_to_device(r, H->dev);
+  nl_tensor_free(r);
+  return d;
+}
+/* Moves the results of an int-returning front end back: out[i] (may be NULL pointers). */
+static int nn_back_all(const nn_host *H, int st, int n, nl_tensor ***outs, nl_tensor **res) {
+  int bad = st;
+  for (int i = 0; i < n; i++) {
+    if (!outs[i]) continue;
+    nl_tensor *d = st ? NULL : nn_back(H, res[i]);
+    if (!st && res[i] && !d) bad = -1;
+    *outs[i] = d;
+  }
+  if (bad && !st)
+    for (int i = 0; i < n; i++)
+      if (outs[i]) { nl_tensor_free(*outs[i]); *outs[i] = NULL; }
+  return bad ? -1 : 0;
+}
+#define NN_BEGIN(op, ...)                                                                \
+  nn_host H;                                                                             \
+  const nl_tensor *ts_[] = {__VA_ARGS__};                                                \
+  if (nn_host_begin(op, &H, (int)(sizeof ts_ / sizeof ts_[0]), ts_) < 0)
+
+int nn_host_batch_norm(const nl_tensor *x, nl_tensor *rm, nl_tensor *rv, const nl_tensor *w,
+                       const nl_tensor *b, bool training, double momentum, double eps,
+                       nl_tensor **y, nl_tensor **sm, nl_tensor **si) {
+  NN_BEGIN("batch_norm", x, rm, rv, w, b) return -1;
+  nl_tensor *r[3] = {NULL, NULL, NULL};
+  int st = nl_batch_norm(H.h[0], H.h[1], H.h[2], H.h[3], H.h[4], training, momentum, eps,
+                         y ? &r[0] : NULL, sm ? &r[1] : NULL, si ? &r[2] : NULL);
+  /* the running statistics were updated on the host copies: write them back */
+  if (!st && training && rm && (st = nl_copy_(rm, H.h[1])) == 0) nl_bump_version(rm);
+  if (!st && training && rv && (st = nl_copy_(rv, H.h[2])) == 0) nl_bump_version(rv);
+  if (st) for (int i = 0; i < 3; i++) nl_tensor_free(r[i]);
+  nl_tensor **o[3] = {y, sm, si};
+  st = nn_back_all(&H, st, 3, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+int nn_host_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
+                                const nl_tensor *sm, const nl_tensor *si, bool training,
+                                nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  NN_BEGIN("batch_norm_backward", gy, x, w, sm, si) return -1;
+  nl_tensor *r[3] = {NULL, NULL, NULL};
+  int st = nl_batch_norm_backward(H.h[0], H.h[1], H.h[2], H.h[3], H.h[4], training,
+                                  gx ? &r[0] : NULL, gw ? &r[1] : NULL, gb ? &r[2] : NULL);
+  nl_tensor **o[3] = {gx, gw, gb};
+  st = nn_back_all(&H, st, 3, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+int nn_host_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_tensor *w,
+                       const nl_tensor *b, double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd) {
+  NN_BEGIN("layer_norm", x, w, b) return -1;
+  nl_tensor *r[3] = {NULL, NULL, NULL};
+  int st = nl_layer_norm(H.h[0], nnorm, ns, H.h[1], H.h[2], eps, y ? &r[0] : NULL,
+                         mean ? &r[1] : NULL, rstd ? &r[2] : NULL);
+  nl_tensor **o[3] = {y, mean, rstd};
+  st = nn_back_all(&H, st, 3, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+int nn_host_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm, const nl_tensor *w,
+                                const nl_tensor *mean, const nl_tensor *rstd, nl_tensor **gx,
+                                nl_tensor **gw, nl_tensor **gb) {
+  NN_BEGIN("layer_norm_backward", gy, x, w, mean, rstd) return -1;
+  nl_tensor *r[3] = {NULL, NULL, NULL};
+  int st = nl_layer_norm_backward(H.h[0], H.h[1], nnorm, H.h[2], H.h[3], H.h[4], gx ? &r[0] : NULL,
+                                  gw ? &r[1] : NULL, gb ? &r[2] : NULL);
+  nl_tensor **o[3] = {gx, gw, gb};
+  st = nn_back_all(&H, st, 3, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+int nn_host_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *w, const nl_tensor *b,
+                       double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd) {
+  NN_BEGIN("group_norm", x, w, b) return -1;
+  nl_tensor *r[3] = {NULL, NULL, NULL};
+  int st = nl_group_norm(H.h[0], G, H.h[1], H.h[2], eps, y ? &r[0] : NULL, mean ? &r[1] : NULL,
+                         rstd ? &r[2] : NULL);
+  nl_tensor **o[3] = {y, mean, rstd};
+  st = nn_back_all(&H, st, 3, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+int nn_host_group_norm_backward(const nl_tensor *gy, const nl_tensor *x, int64_t G, const nl_tensor *w,
+                                const nl_tensor *mean, const nl_tensor *rstd, nl_tensor **gx,
+                                nl_tensor **gw, nl_tensor **gb) {
+  NN_BEGIN("group_norm_backward", gy, x, w, mean, rstd) return -1;
+  nl_tensor *r[3] = {NULL, NULL, NULL};
+  int st = nl_group_norm_backward(H.h[0], H.h[1], G, H.h[2], H.h[3], H.h[4], gx ? &r[0] : NULL,
+                                  gw ? &r[1] : NULL, gb ? &r[2] : NULL);
+  nl_tensor **o[3] = {gx, gw, gb};
+  st = nn_back_all(&H, st, 3, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+nl_tensor *nn_host_class_loss(bool ce, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
+                              const nl_tensor *w, int64_t ii, int red, double ls) {
+  const char *op = ce ? (gout ? "cross_entropy_backward" : "cross_entropy") : (gout ? "nll_loss_backward" : "nll_loss");
+  NN_BEGIN(op, x, t, w, gout) return NULL;
+  nl_tensor *r;
+  if (ce) r = gout ? nl_cross_entropy_backward(H.h[3], H.h[0], H.h[1], H.h[2], ii, red, ls)
+                   : nl_cross_entropy(H.h[0], H.h[1], H.h[2], ii, red, ls);
+  else r = gout ? nl_nll_loss_backward(H.h[3], H.h[0], H.h[1], H.h[2], ii, red)
+                : nl_nll_loss(H.h[0], H.h[1], H.h[2], ii, red);
+  r = nn_back(&H, r);
+  nn_host_end(&H);
+  return r;
+}
+
+nl_tensor *nn_host_pointwise(int kind, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
+                             const nl_tensor *w, const nl_tensor *pw, int red, double prm) {
+  NN_BEGIN(kind == -1 ? "binary_cross_entropy" : kind == -2 ? "binary_cross_entropy_with_logits" : "loss",
+           x, t, w, pw, gout) return NULL;
+  nl_tensor *X = H.h[0], *T = H.h[1], *W = H.h[2], *PW = H.h[3], *GO = H.h[4], *r;
+  if (kind == -1) r = gout ? nl_bce_backward(GO, X, T, W, red) : nl_bce(X, T, W, red);
+  else if (kind == -2) r = gout ? nl_bce_with_logits_backward(GO, X, T, W, PW, red) : nl_bce_with_logits(X, T, W, PW, red);
+  else r = gout ? nl_pointwise_loss_backward((nl_loss_kind)kind, GO, X, T, red, prm)
+                : nl_pointwise_loss((nl_loss_kind)kind, X, T, red, prm);
+  r = nn_back(&H, r);
+  nn_host_end(&H);
+  return r;
+}
+
+nl_tensor *nn_host_pad(const nl_tensor *x, const nl_tensor *gy, int npad, const int64_t *pads, int mode,
+                       double value) {
+  NN_BEGIN(gy ? "pad_backward" : "pad", x, gy) return NULL;
+  nl_tensor *r = gy ? nl_pad_backward(H.h[1], H.h[0], npad, pads, mode) : nl_pad(H.h[0], npad, pads, mode, value);
+  r = nn_back(&H, r);
+  nn_host_end(&H);
+  return r;
+}
+
+nl_tensor *nn_host_one_hot(const nl_tensor *idx, int64_t C) {
+  NN_BEGIN("one_hot", idx) return NULL;
+  nl_tensor *r = nn_back(&H, nl_one_hot(H.h[0], C));
+  nn_host_end(&H);
+  return r;
+}
+
+nl_tensor *nn_host_adaptive_avg(const nl_tensor *x, const nl_tensor *gy, int64_t oh, int64_t ow) {
+  NN_BEGIN(gy ? "adaptive_avg_pool2d_backward" : "adaptive_avg_pool2d", x, gy) return NULL;
+  nl_tensor *r = gy ? nl_adaptive_avg_pool2d_backward(H.h[1], H.h[0]) : nl_adaptive_avg_pool2d(H.h[0], oh, ow);
+  r = nn_back(&H, r);
+  nn_host_end(&H);
+  return r;
+}
+
+int nn_host_adaptive_max(const nl_tensor *x, int64_t oh, int64_t ow, nl_tensor **y, nl_tensor **idx) {
+  NN_BEGIN("adaptive_max_pool2d", x) return -1;
+  nl_tensor *r[2] = {NULL, NULL};
+  int st = nl_adaptive_max_pool2d(H.h[0], oh, ow, y ? &r[0] : NULL, idx ? &r[1] : NULL);
+  nl_tensor **o[2] = {y, idx};
+  st = nn_back_all(&H, st, 2, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+int nn_host_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx) {
+  NN_BEGIN("max_pool1d", x) return -1;
+  nl_tensor *r[2] = {NULL, NULL};
+  int st = nl_max_pool1d(H.h[0], p, y ? &r[0] : NULL, idx ? &r[1] : NULL);
+  nl_tensor **o[2] = {y, idx};
+  st = nn_back_all(&H, st, 2, o, r);
+  nn_host_end(&H);
+  return st;
+}
+
+nl_tensor *nn_host_max_pool1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  NN_BEGIN("max_pool1d_backward", gy, x, idx) return NULL;
+  nl_tensor *r = nn_back(&H, nl_max_pool1d_backward(H.h[0], H.h[1], H.h[2]));
+  nn_host_end(&H);
+  return r;
+}

@@ -1,0 +1,26 @@
+/* emu_table.cpp: nn/nl_nn_kernel.h's table filled with the host-compiled CUDA kernels
+ * (scripts/gpu/emulate_nn.sh). */
+#include "nl_cu.cuh"
+#include "nn/nl_nn_kernel.h"
+void nl_cuda_nn_im2col(const nl_nn_kargs *a);
+void nl_cuda_nn_col2im(const nl_nn_kargs *a);
+void nl_cuda_nn_max_pool2d(const nl_nn_kargs *a);
+void nl_cuda_nn_max_pool2d_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_avg_pool2d(const nl_nn_kargs *a);
+void nl_cuda_nn_avg_pool2d_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_act(const nl_nn_kargs *a);
+void nl_cuda_nn_act_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_optim(const nl_nn_kargs *a);
+static nl_nn_kernel_fn nl_emu_table[NL_NN_OP_COUNT];
+__attribute__((constructor)) static void nl_emu_install(void) {
+  nl_emu_table[NL_NN_IM2COL] = nl_cuda_nn_im2col;
+  nl_emu_table[NL_NN_COL2IM] = nl_cuda_nn_col2im;
+  nl_emu_table[NL_NN_MAX_POOL2D] = nl_cuda_nn_max_pool2d;
+  nl_emu_table[NL_NN_MAX_POOL2D_BWD] = nl_cuda_nn_max_pool2d_bwd;
+  nl_emu_table[NL_NN_AVG_POOL2D] = nl_cuda_nn_avg_pool2d;
+  nl_emu_table[NL_NN_AVG_POOL2D_BWD] = nl_cuda_nn_avg_pool2d_bwd;
+  nl_emu_table[NL_NN_ACT] = nl_cuda_nn_act;
+  nl_emu_table[NL_NN_ACT_BWD] = nl_cuda_nn_act_bwd;
+  nl_emu_table[NL_NN_OPTIM] = nl_cuda_nn_optim;
+  nl_nn_cuda_kernels = nl_emu_table;
+}
