@@ -1,9 +1,9 @@
 -- torch.load on damaged files: every failure is a Lua error naming the file and the problem,
 -- never a crash or a garbage tensor.
+local H = dofile("spec/helpers.lua")
+local readfile, writefile = H.readfile, H.writefile
 local dir
 local function tmp(name) return dir .. "/" .. name end
-local function readfile(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
-local function writefile(p, s) local f = assert(io.open(p, "wb")); f:write(s); f:close() end
 
 -- a safetensors file from a header (Lua string of JSON) and data bytes, padded like the reference
 local function st(header, data)
@@ -24,12 +24,8 @@ local function expect_err(bytes, msg)
   assert.are.equal("torch.load: " .. tmp("d.safetensors") .. ": " .. msg, load_err(bytes))
 end
 
-setup(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p '" .. dir .. "'"))
-end)
-teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
+setup(function() dir = H.tmpdir() end)
+teardown(function() H.rmdir(dir) end)
 
 describe("damaged checkpoints", function()
   local good

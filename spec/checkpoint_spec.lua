@@ -3,10 +3,10 @@
 local fx = dofile("spec/fixtures/ckpt.lua")
 local FIX = "spec/fixtures/ckpt/"
 
+local H = dofile("spec/helpers.lua")
+local readfile, exists = H.readfile, H.exists
 local dir
 local function tmp(name) return dir .. "/" .. name end
-local function readfile(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
-local function exists(p) local f = io.open(p, "rb"); if f then f:close() end; return f ~= nil end
 
 local function same_values(a, b)
   assert.are.equal(#a, #b)
@@ -30,14 +30,10 @@ local function same_tensor(a, b)
   same_values(torch._flat_values(a), torch._flat_values(b))
 end
 
-setup(function()
-  dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p '" .. dir .. "'"))
-end)
+setup(function() dir = H.tmpdir() end)
 teardown(function()
   require("torch._C")._io_fault(nil)
-  os.execute("chmod -R u+w '" .. dir .. "' 2>/dev/null; rm -rf '" .. dir .. "'")
+  H.rmdir(dir)
 end)
 
 describe("torch.save / torch.load round trips", function()
@@ -208,8 +204,8 @@ describe("torch.save errors", function()
   end)
 
   it("honours NNLUA_FAULT_WRITE_AFTER in a child process", function()
-    local bin = arg and arg[-1]
-    if not bin or not exists(bin) then return pending("interpreter path unknown") end
+    local bin = H.BIN
+    if not exists(bin) then return pending("interpreter path unknown") end
     local p = tmp("env.safetensors")
     torch.save({ a = torch.ones(4) }, p)
     local before = readfile(p)

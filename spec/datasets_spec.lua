@@ -3,13 +3,9 @@
 -- files when /usr/share/datasets/fashion-mnist exists (reference numbers from gen_data.py).
 local fx = dofile("spec/fixtures/data.lua")
 
-local tmp = os.tmpname()
-os.remove(tmp)
-os.execute("mkdir -p " .. tmp)
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb")); f:write(s); f:close()
-end
+local H = dofile("spec/helpers.lua")
+local tmp = H.tmpdir()
+local write = H.writefile
 
 -- n images of 28x28 where pixel (r, c) of image k is (k * 7 + r * 28 + c) % 256; labels k % 10
 local function pixel(k, r, c) return (k * 7 + r * 28 + c) % 256 end

@@ -1,16 +1,7 @@
 -- torch.distributed (MPI backend), nn.parallel.DistributedDataParallel, data.DistributedSampler.
 -- Multi-process checks launch spec/dist/worker.lua under mpirun with 2 and 4 ranks on this
 -- machine; they are skipped (pending) when mpirun or nnlua's MPI support is missing.
-local function absolute(p) return p:sub(1, 1) == "/" and p or (os.getenv("PWD") .. "/" .. p) end
-local function nnlua_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return env end
-  for i = -1, -5, -1 do
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
+local H = dofile("spec/helpers.lua")
 
 local have_mpirun = os.execute("command -v mpirun >/dev/null 2>&1")
 local mpi_ok = have_mpirun and torch.distributed.is_mpi_available()
@@ -18,7 +9,7 @@ local mpi_ok = have_mpirun and torch.distributed.is_mpi_available()
 -- Runs the worker under mpirun; returns ok (exit status 0), output, wall seconds.
 local function launch(np, mode, timeout)
   local cmd = ("mpirun --oversubscribe --allow-run-as-root -np %d %s spec/dist/worker.lua %s %s 2>&1")
-    :format(np, nnlua_bin(), mode, tostring(timeout or 10))
+    :format(np, H.BIN, mode, tostring(timeout or 10))
   local t0 = torch.time and torch.time() or os.time()
   local f = io.popen(cmd)
   local out = f:read("a")

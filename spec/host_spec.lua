@@ -2,37 +2,8 @@
 -- stdin, LUA_INIT, require from the script's folder, Ctrl-C. Runs the binary in $NNLUA_BIN
 -- (set by scripts/run_tests.sh), else the interpreter running busted, else build/nnlua.
 
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  return (os.getenv("PWD") or ".") .. "/" .. p
-end
-
-local function find_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return absolute(env) end
-  for i = -1, -5, -1 do -- busted --lua=build/nnlua re-runs itself as `build/nnlua busted ...`
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
-
-local BIN = find_bin()
-
-local function q(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
-
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local H = dofile("spec/helpers.lua")
+local BIN, q, slurp, write = H.BIN, H.q, H.readfile, H.writefile
 
 local tmpdir
 local function tmp(name) return tmpdir .. "/" .. name end
@@ -56,14 +27,11 @@ end
 
 describe("nnlua host", function()
   setup(function()
-    local p = io.popen("mktemp -d")
-    tmpdir = p:read("l")
-    p:close()
-    assert(tmpdir and tmpdir ~= "", "mktemp -d failed")
+    tmpdir = H.tmpdir()
   end)
 
   teardown(function()
-    if tmpdir then os.execute("rm -rf " .. q(tmpdir)) end
+    H.rmdir(tmpdir)
   end)
 
   it("finds the binary", function()

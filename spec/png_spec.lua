@@ -4,7 +4,7 @@ local C = require "data._C"
 
 local function tmpfile() local p = os.tmpname(); return p .. ".png" end
 
-local function read_bytes(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
+local read_bytes = dofile("spec/helpers.lua").readfile
 
 describe("PNG", function()
   it("round-trips a grayscale image (uint8 (1, H, W))", function()

@@ -2,31 +2,10 @@
 -- size, private socket); keys go in with send-keys and the screen comes back with
 -- capture-pane. Pending when tmux is missing (scripts/setup.sh installs it).
 
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  return (os.getenv("PWD") or ".") .. "/" .. p
-end
+local H = dofile("spec/helpers.lua")
+local BIN, q = H.BIN, H.q
 
-local function find_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return absolute(env) end
-  for i = -1, -5, -1 do
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
-
-local BIN = find_bin()
-
-local function q(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
-
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>/dev/null")
-  local out = p:read("a")
-  p:close()
-  return out
-end
+local function sh(cmd) return H.sh(cmd .. " 2>/dev/null") end
 
 local function sleep(s) os.execute("sleep " .. s) end
 
@@ -95,14 +74,13 @@ end
 
 describe("nnlua REPL", function()
   setup(function()
-    tmpdir = sh("mktemp -d"):gsub("%s+$", "")
-    assert(tmpdir ~= "", "mktemp -d failed")
+    tmpdir = H.tmpdir()
     history = tmpdir .. "/history"
   end)
 
   teardown(function()
     os.execute(tmux .. "kill-server >/dev/null 2>&1")
-    if tmpdir then os.execute("rm -rf " .. q(tmpdir)) end
+    H.rmdir(tmpdir)
   end)
 
   before_each(function() os.remove(history); start() end)

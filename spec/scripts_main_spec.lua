@@ -4,45 +4,11 @@
 -- Runs the binary in $NNLUA_BIN (scripts/run_tests.sh), else the interpreter running busted,
 -- else build/nnlua. --threads 1: the runs are tiny, and a team of threads only costs time.
 
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  return (os.getenv("PWD") or ".") .. "/" .. p
-end
-
-local function find_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return absolute(env) end
-  for i = -1, -5, -1 do
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
-
-local BIN = find_bin()
-local function q(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
-
+local H = dofile("spec/helpers.lua")
+local q, exists = H.q, H.exists
 -- runs `nnlua script args...`, returns the combined output and the exit status
-local function run(script, args)
-  local p = io.popen(table.concat({ q(BIN), q(script), args, "2>&1; echo \"rc=$?\"" }, " "))
-  local out = p:read("a")
-  p:close()
-  local rc = tonumber(out:match("rc=(%d+)%s*$"))
-  return out:gsub("rc=%d+%s*$", ""), rc
-end
-
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  assert(os.execute("mkdir -p " .. q(d)))
-  return d
-end
-
-local function exists(p)
-  local f = io.open(p, "rb")
-  if f then f:close() return true end
-  return false
-end
+local run = H.run
+local tmpdir = H.tmpdir
 
 local function dims(t)
   local s = {}

@@ -3,32 +3,10 @@
 -- status 0 and the key values the seeds print. Also the two library additions they needed:
 -- "..." in index keys and matmul's {out=}.
 
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  return (os.getenv("PWD") or ".") .. "/" .. p
-end
-
-local function find_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return absolute(env) end
-  for i = -1, -5, -1 do
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
-local BIN = find_bin()
-
-local function q(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
+local H = dofile("spec/helpers.lua")
 
 -- run(script, args) -> output (stdout + stderr), exit code
-local function run(script, args)
-  local p = io.popen(q(BIN) .. " " .. q(script) .. " " .. (args or "") .. " 2>&1; echo \"__exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local code = tonumber(out:match("__exit=(%d+)%s*$"))
-  return out, code
-end
+local run = H.run
 
 local function ok(out, code)
   if code ~= 0 then error("exit status " .. tostring(code) .. ":\n" .. out, 2) end

@@ -22,21 +22,19 @@ static int nl_lua_dims(lua_State *L, const char *op, int idx, int last, int ndim
   return n;
 }
 
-static int nl_l_view(lua_State *L) {
+/* t:op(sizes...) or t:op({sizes}) for the ops f(t, n, sizes): view reshape expand tile. */
+typedef nl_tensor *(*nl_sized_fn)(nl_tensor *t, int n, const int64_t *sizes);
+static int nl_l_sized(lua_State *L, const char *op, nl_sized_fn f) {
   nl_tensor *t = nl_lua_check(L, 1);
-  int64_t shape[NL_MAXDIM];
-  int n = nl_lua_shape(L, "view", 2, nl_last_arg(L), shape);
-  nl_lua_push(L, nl_ag_view(t, n, shape));
+  int64_t sizes[NL_MAXDIM];
+  int n = nl_lua_shape(L, op, 2, nl_last_arg(L), sizes);
+  nl_lua_push(L, f(t, n, sizes));
   return 1;
 }
 
-static int nl_l_reshape(lua_State *L) {
-  nl_tensor *t = nl_lua_check(L, 1);
-  int64_t shape[NL_MAXDIM];
-  int n = nl_lua_shape(L, "reshape", 2, nl_last_arg(L), shape);
-  nl_lua_push(L, nl_ag_reshape(t, n, shape));
-  return 1;
-}
+static int nl_l_view(lua_State *L) { return nl_l_sized(L, "view", nl_ag_view); }
+
+static int nl_l_reshape(lua_State *L) { return nl_l_sized(L, "reshape", nl_ag_reshape); }
 
 static int nl_l_flatten(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1);
@@ -71,13 +69,7 @@ static int nl_l_unsqueeze(lua_State *L) {
   return 1;
 }
 
-static int nl_l_expand(lua_State *L) {
-  nl_tensor *t = nl_lua_check(L, 1);
-  int64_t shape[NL_MAXDIM];
-  int n = nl_lua_shape(L, "expand", 2, nl_last_arg(L), shape);
-  nl_lua_push(L, nl_ag_expand(t, n, shape));
-  return 1;
-}
+static int nl_l_expand(lua_State *L) { return nl_l_sized(L, "expand", nl_ag_expand); }
 
 static int nl_l_expand_as(lua_State *L) {
   nl_tensor *t = nl_lua_check(L, 1), *o = nl_lua_check(L, 2);
@@ -230,13 +222,7 @@ static int nl_l_flip(lua_State *L) {
   return 1;
 }
 
-static int nl_l_tile(lua_State *L) {
-  nl_tensor *t = nl_lua_check(L, 1);
-  int64_t reps[NL_MAXDIM];
-  int n = nl_lua_shape(L, "tile", 2, nl_last_arg(L), reps);
-  nl_lua_push(L, nl_ag_tile(t, n, reps));
-  return 1;
-}
+static int nl_l_tile(lua_State *L) { return nl_l_sized(L, "tile", nl_ag_tile); }
 
 /* torch.cat(list, dim=1) / torch.stack(list, dim=1): the list's tensors are borrowed from
  * the Lua table (kept alive by it) into a userdata array (freed by the GC on errors). */

@@ -212,17 +212,14 @@ local function with_indices(y, idx, return_indices)
   if return_indices then return y, idx + 1 end -- 1-based flat positions
   return y
 end
-function F.max_pool1d(x, ...)
-  local o = args("max_pool1d", { "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices" }, ...)
-  check_tensor("max_pool1d", "input", x)
-  local y, idx = K.max_pool1d(x, o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode)
-  return with_indices(y, idx, o.return_indices)
-end
-function F.max_pool2d(x, ...)
-  local o = args("max_pool2d", { "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices" }, ...)
-  check_tensor("max_pool2d", "input", x)
-  local y, idx = K.max_pool2d(x, o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode)
-  return with_indices(y, idx, o.return_indices)
+-- F.max_pool1d and F.max_pool2d: the same arguments, over K.max_pool1d / K.max_pool2d
+for _, name in ipairs { "max_pool1d", "max_pool2d" } do
+  F[name] = function(x, ...)
+    local o = args(name, { "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices" }, ...)
+    check_tensor(name, "input", x)
+    local y, idx = K[name](x, o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode)
+    return with_indices(y, idx, o.return_indices)
+  end
 end
 function F.avg_pool2d(x, ...)
   local o = args("avg_pool2d", { "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override" }, ...)
