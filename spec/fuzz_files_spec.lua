@@ -3,20 +3,7 @@
 -- killing the runner. Under the sanitizer build an absurd allocation aborts (max_allocation_size_mb
 -- with allocator_may_return_null=0): the readers must check lengths against the file first.
 
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  return (os.getenv("PWD") or ".") .. "/" .. p
-end
-local function find_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return absolute(env) end
-  for i = -1, -5, -1 do
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
-local BIN = find_bin()
+local BIN = dofile("spec/helpers.lua").BIN
 
 describe("fuzz_files", function()
   it("seed 20240602: every mutated file loads or raises a string error", function()

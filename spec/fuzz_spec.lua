@@ -3,20 +3,7 @@
 -- so that a crash or a sanitizer report fails this test instead of killing the runner. The
 -- fuzzer itself checks that every error value is a non-empty string and exits 1 otherwise.
 
-local function absolute(p)
-  if p:sub(1, 1) == "/" then return p end
-  return (os.getenv("PWD") or ".") .. "/" .. p
-end
-local function find_bin()
-  local env = os.getenv("NNLUA_BIN")
-  if env and env ~= "" then return absolute(env) end
-  for i = -1, -5, -1 do
-    local a = arg and arg[i]
-    if a and a:match("nnlua$") then return absolute(a) end
-  end
-  return absolute("build/nnlua")
-end
-local BIN = find_bin()
+local BIN = dofile("spec/helpers.lua").BIN
 local sanitized = BIN:find("asan", 1, true) ~= nil
 
 local function run(seed, iterations)
