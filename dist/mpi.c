@@ -361,5 +361,8 @@ int luaopen_torch_dist(lua_State *L) {
   luaL_newlib(L, f);
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "mpi_available");
+#ifdef NNLUA_WITH_NCCL
+  nl_nccl_open(L);
+#endif
   return 1;
 }

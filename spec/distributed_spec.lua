@@ -23,13 +23,20 @@ local function launch(np, mode, timeout)
 end
 
 describe("torch.distributed API without a process group", function()
-  it("backend nccl needs the CUDA build", function()
-    assert.has_error(function() torch.distributed.init_process_group { backend = "nccl" } end,
-      "init_process_group: backend 'nccl' needs the CUDA build of nnlua with NCCL; this build has none (use backend=\"mpi\" for CPU tensors)")
+  it("backend nccl needs a CUDA+MPI+NCCL build and a GPU, and says which is missing", function()
+    local dist = torch.distributed
+    if not dist.is_nccl_available() then
+      assert.has_error(function() dist.init_process_group { backend = "nccl" } end,
+        "init_process_group: backend 'nccl' needs a build of nnlua with CUDA, MPI and NCCL; this build has none (use backend=\"mpi\" for CPU tensors)")
+    elseif not torch.cuda.is_available() then
+      assert.has_error(function() dist.init_process_group { backend = "nccl" } end,
+        "init_process_group: backend 'nccl' needs a GPU, but torch.cuda.is_available() is false")
+    end
+    assert.is_false(dist.is_initialized())
   end)
   it("unknown backends and uninitialised use are errors", function()
     assert.has_error(function() torch.distributed.init_process_group { backend = "tcp" } end,
-      "init_process_group: unknown backend 'tcp' (expected \"mpi\")")
+      "init_process_group: unknown backend 'tcp' (expected \"mpi\" or \"nccl\")")
     assert.is_false(torch.distributed.is_initialized())
     local ok, err = pcall(torch.distributed.get_rank)
     assert.is_false(ok)
@@ -118,6 +125,17 @@ mdescribe("torch.distributed under mpirun (MPI backend)", function()
     assert.is_falsy(ok)
     assert.truthy(out:find("all_reduce: timed out after 2 s waiting for other ranks (a rank may have died or called a different collective)", 1, true), out)
     assert.truthy(secs < 8, "took " .. secs .. " s")
+  end)
+  -- NCCL: one rank per GPU (NCCL refuses two ranks on one device), so as many ranks as GPUs.
+  local ngpu = torch.cuda.is_available() and torch.cuda.device_count() or 0
+  local ndescribe = (ngpu > 0 and torch.distributed.is_nccl_available()) and describe or pending
+  ndescribe("NCCL backend #gpu", function()
+    it("collectives and DDP on CUDA tensors with " .. math.min(ngpu, 4) .. " rank(s)", function()
+      local np = math.min(ngpu, 4)
+      local ok, out = launch(np, "nccl", 60)
+      for r = 0, np - 1 do assert.truthy(out:find("rank " .. r .. ": ok nccl", 1, true), out) end
+      assert.is_true(ok, out)
+    end)
   end)
   it("mismatched shapes and dtypes are errors on every rank", function()
     local ok, out = launch(2, "shapes")

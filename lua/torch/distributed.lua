@@ -1,7 +1,12 @@
--- torch.distributed: collectives between processes (PyTorch's torch.distributed), MPI backend.
+-- torch.distributed: collectives between processes (PyTorch's torch.distributed), backends
+-- "mpi" (CPU tensors, dist/mpi.c) and "nccl" (CUDA tensors, dist/nccl.c; CUDA builds).
 --
 --   mpirun -np 4 nnlua train.lua        -- rank and world size come from the launcher
 --   torch.distributed.init_process_group{backend="mpi", timeout=60}
+--
+-- NCCL: the ranks are still launched by mpirun (MPI carries rank 0's NCCL id to the others);
+-- each rank drives the GPU numbered <node-local rank> % <GPU count> (get_device() tells which,
+-- e.g. "cuda:1"), and its collectives take tensors on that GPU.
 --
 -- Ranks are 0-based as in PyTorch (they are process ids, not indices into a Lua list):
 -- get_rank() is 0..world_size-1 and `src`/`dst` arguments use the same numbering.
@@ -31,7 +36,7 @@ local NO_MPI = "torch.distributed: nnlua was built without MPI support (install 
 
 function dist.is_available() return true end
 function dist.is_mpi_available() return C.mpi_available == true end
-function dist.is_nccl_available() return false end
+function dist.is_nccl_available() return C.nccl_compiled == true end
 
 -- init_process_group{backend="mpi", timeout=60} (also init_process_group("mpi", {timeout=})).
 -- world_size and rank, when given, must agree with the launcher's.
@@ -39,16 +44,19 @@ function dist.init_process_group(backend, opts)
   if type(backend) == "table" then opts, backend = backend, backend.backend end
   opts = opts or {}
   backend = backend or opts.backend or "mpi"
-  if backend == "nccl" then
-    error("init_process_group: backend 'nccl' needs the CUDA build of nnlua with NCCL; this "
-      .. "build has none (use backend=\"mpi\" for CPU tensors)", 2)
+  if backend == "nccl" and not C.nccl_compiled then
+    error("init_process_group: backend 'nccl' needs a build of nnlua with CUDA, MPI and NCCL; "
+      .. "this build has none (use backend=\"mpi\" for CPU tensors)", 2)
   elseif backend == "gloo" then
     error("init_process_group: backend 'gloo' is not available in nnlua; use backend=\"mpi\" "
       .. "and launch with mpirun", 2)
-  elseif backend ~= "mpi" then
-    error(("init_process_group: unknown backend '%s' (expected \"mpi\")"):format(tostring(backend)), 2)
+  elseif backend ~= "mpi" and backend ~= "nccl" then
+    error(("init_process_group: unknown backend '%s' (expected \"mpi\" or \"nccl\")"):format(tostring(backend)), 2)
   end
   if not C.mpi_available then error(NO_MPI, 2) end
+  if backend == "nccl" and not torch.cuda.is_available() then
+    error("init_process_group: backend 'nccl' needs a GPU, but torch.cuda.is_available() is false", 2)
+  end
   local timeout = opts.timeout or 60
   if type(timeout) ~= "number" or timeout <= 0 then
     error(("init_process_group: timeout must be a positive number of seconds (got %s)"):format(tostring(timeout)), 2)
@@ -59,6 +67,12 @@ function dist.init_process_group(backend, opts)
   end
   if opts.rank and opts.rank ~= rank then
     error(("init_process_group: rank=%d but the launcher says this is rank %d"):format(opts.rank, rank), 2)
+  end
+  state.device = "cpu"
+  if backend == "nccl" then
+    local ok, dev = pcall(C.nccl_init, rank, size, timeout)
+    if not ok then C.finalize(); error(dev, 2) end
+    state.device = "cuda:" .. dev
   end
   state.initialized, state.rank, state.size, state.backend, state.timeout = true, rank, size, backend, timeout
 end
@@ -75,9 +89,14 @@ function dist.get_rank() need("get_rank"); return state.rank end
 function dist.get_world_size() need("get_world_size"); return state.size end
 function dist.get_backend() need("get_backend"); return state.backend end
 function dist.get_timeout() need("get_timeout"); return state.timeout end
+-- The device this rank's collectives take tensors on: "cpu" (mpi) or "cuda:N" (nccl).
+function dist.get_device() need("get_device"); return state.device end
+
+local function nccl() return state.backend == "nccl" end
 
 function dist.destroy_process_group()
   if not state.initialized then return end
+  if nccl() then C.nccl_finalize() end
   C.finalize()
   state.initialized = false
 end
@@ -86,7 +105,12 @@ local function check_tensor(op, t, level)
   if not torch.is_tensor(t) then
     error(("%s: expected a tensor (got %s)"):format(op, type(t)), level + 1)
   end
-  if t.device ~= "cpu" then
+  if state.initialized and nccl() then
+    if t.device ~= state.device then
+      error(("%s: the NCCL backend of rank %d takes tensors on %s (got a tensor on %s)"):format(
+        op, state.rank, state.device, t.device), level + 1)
+    end
+  elseif t.device ~= "cpu" then
     error(("%s: the MPI backend takes CPU tensors (got a tensor on %s)"):format(op, t.device), level + 1)
   end
 end
@@ -146,10 +170,12 @@ function dist.all_reduce(t, rop, opts)
   rop = check_op("all_reduce", rop, t, 2)
   prepare("all_reduce", t, 2)
   local buf = t:is_contiguous() and t or t:contiguous()
-  local cw = C.iallreduce(buf, rop == "avg" and "sum" or rop, "all_reduce")
+  local native_avg = nccl() -- NCCL averages itself (ncclAvg)
+  local cw = native_avg and C.nccl_allreduce(buf, rop, "all_reduce")
+    or C.iallreduce(buf, rop == "avg" and "sum" or rop, "all_reduce")
   return work(cw, function()
     torch.no_grad(function()
-      if rop == "avg" then buf:div_(state.size) end
+      if rop == "avg" and not native_avg then buf:div_(state.size) end
       if buf ~= t then t:copy_(buf) end
     end)
   end, opts.async_op)
@@ -165,11 +191,12 @@ function dist.reduce(t, dst, rop, opts)
   rop = check_op("reduce", rop, t, 2)
   prepare("reduce", t, 2)
   local buf = t:is_contiguous() and t or t:contiguous()
-  local cw = C.ireduce(buf, rop == "avg" and "sum" or rop, dst)
+  local native_avg = nccl()
+  local cw = native_avg and C.nccl_reduce(buf, rop, dst) or C.ireduce(buf, rop == "avg" and "sum" or rop, dst)
   return work(cw, function()
     if state.rank ~= dst then return end
     torch.no_grad(function()
-      if rop == "avg" then buf:div_(state.size) end
+      if rop == "avg" and not native_avg then buf:div_(state.size) end
       if buf ~= t then t:copy_(buf) end
     end)
   end, opts.async_op)
@@ -183,7 +210,7 @@ function dist.broadcast(t, src, opts)
   check_rank("broadcast", "src", src, 2)
   prepare("broadcast", t, 2)
   local buf = t:is_contiguous() and t or t:contiguous()
-  local cw = C.ibcast(buf, src)
+  local cw = nccl() and C.nccl_bcast(buf, src) or C.ibcast(buf, src)
   return work(cw, function()
     if buf ~= t then torch.no_grad(function() t:copy_(buf) end) end
   end, opts.async_op)
@@ -212,8 +239,8 @@ function dist.all_gather(list_out, t, opts)
   local src = t:contiguous()
   local shape = { state.size }
   for d = 1, t:dim() do shape[d + 1] = t:size(d) end
-  local out = torch.empty(shape, { dtype = t.dtype })
-  local cw = C.iallgather(src, out)
+  local out = torch.empty(shape, { dtype = t.dtype, device = t.device })
+  local cw = nccl() and C.nccl_allgather(src, out) or C.iallgather(src, out)
   local result = list_out or {}
   local wk = work(cw, function()
     torch.no_grad(function()
@@ -229,6 +256,7 @@ end
 function dist.barrier(opts)
   opts = opts or {}
   need("barrier")
+  if nccl() then C.nccl_sync("barrier") end -- the GPU work queued so far, then the ranks
   return work(C.ibarrier(), nil, opts.async_op)
 end
 
@@ -236,6 +264,7 @@ end
 -- without the shape check (every rank built identical buckets); returns the C request.
 function dist._iallreduce_nocheck(buf, name)
   need(name or "all_reduce")
+  if nccl() then return C.nccl_allreduce(buf, "sum", name or "all_reduce") end
   return C.iallreduce(buf, "sum", name or "all_reduce")
 end
 

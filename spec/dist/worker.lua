@@ -3,7 +3,7 @@
 -- uncaught error: the host aborts the MPI job and the spec sees the message).
 local dist = torch.distributed
 local mode = arg[1]
-dist.init_process_group { backend = "mpi", timeout = tonumber(arg[2]) or 10 }
+dist.init_process_group { backend = mode == "nccl" and "nccl" or "mpi", timeout = tonumber(arg[2]) or 10 }
 local r, W = dist.get_rank(), dist.get_world_size()
 
 local function check(cond, msg) if not cond then error(("rank %d: %s"):format(r, msg), 2) end end
@@ -116,6 +116,53 @@ elseif mode == "ddp" then
   for i, p in ipairs(m:parameters()) do
     local all = dist.all_gather(p:detach())
     for k = 2, W do check(torch.equal(all[k], all[1]), ("parameter %d differs between rank 0 and %d"):format(i, k - 1)) end
+  end
+elseif mode == "nccl" then
+  -- NCCL backend (GPU sessions only): the collectives on this rank's GPU give the values the
+  -- MPI backend gives on the CPU, and DDP over CUDA parameters matches the full-batch gradient.
+  local dev = dist.get_device()
+  check(dev:match("^cuda:%d+$"), "get_device() = " .. dev)
+  local sumr = W * (W - 1) // 2
+  for _, dt in ipairs { "float32", "float64", "int64", "int32", "uint8" } do
+    local base = torch.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }):to(dt)
+    local t = (base + r):to(dev)
+    dist.all_reduce(t)
+    same(t:cpu(), (base * W + sumr):to(dt), "nccl all_reduce sum " .. dt)
+    t = (base + r):to(dev)
+    dist.all_reduce(t, "max")
+    same(t:cpu(), base + (W - 1), "nccl all_reduce max " .. dt)
+    t = (base * (r + 1)):to(dev)
+    dist.broadcast(t, W - 1)
+    same(t:cpu(), base * W, "nccl broadcast " .. dt)
+    local g = dist.all_gather((base + r):to(dev))
+    for k = 1, W do same(g[k]:cpu(), base + (k - 1), "nccl all_gather " .. dt) end
+    t = (base + r):to(dev)
+    dist.reduce(t, 0)
+    if r == 0 then same(t:cpu(), (base * W + sumr):to(dt), "nccl reduce " .. dt) end
+  end
+  local nc = (torch.arange(0, 6, { dtype = "float64" }):reshape(2, 3) + r):to(dev):t()
+  dist.all_reduce(nc, "avg")
+  same(nc:cpu(), (torch.arange(0, 6, { dtype = "float64" }):reshape(2, 3) + (W - 1) / 2):t(), "nccl avg non-contiguous")
+  local ok, err = pcall(dist.all_reduce, torch.zeros(3))
+  check(not ok and err:find("the NCCL backend of rank " .. r .. " takes tensors on " .. dev .. " (got a tensor on cpu)", 1, true),
+    "cpu tensor under nccl: " .. tostring(err))
+  dist.barrier()
+  torch.manual_seed(100 + r)
+  local m = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)):double()
+  local ref = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)):double()
+  m:to(dev)
+  local ddp = nn.parallel.DistributedDataParallel(m, { bucket_cap_mb = 0.0002 })
+  ref:load_state_dict(m:state_dict()) -- rank 0's weights (load copies them to the CPU)
+  torch.manual_seed(7)
+  local N = 4 * W
+  local X, Y = torch.randn(N, 5, { dtype = "float64" }), torch.randn(N, 3, { dtype = "float64" })
+  local n = N // W
+  nn.functional.mse_loss(ddp(X:narrow(1, r * n + 1, n):to(dev)), Y:narrow(1, r * n + 1, n):to(dev)):backward()
+  nn.functional.mse_loss(ref(X), Y):backward()
+  local rp = ref:parameters()
+  for i, p in ipairs(m:parameters()) do
+    local d = (p.grad:cpu() - rp[i].grad):abs():max():item()
+    check(d <= 1e-10, ("NCCL DDP grad %d differs from the full-batch grad by %g"):format(i, d))
   end
 elseif mode == "raise" then
   if r == 1 then error("boom on rank 1") end

@@ -12,7 +12,8 @@
 --    its slot of a flat bucket (about bucket_cap_mb MB, parameters in reverse order, one
 --    dtype per bucket) and, once a bucket is full, starts a non-blocking all-reduce on it, so
 --    communication overlaps with the rest of backward. Buckets start strictly in order (the
---    same on every rank). A callback queued on the engine (torch.autograd._queue_callback)
+--    same on every rank; one dtype and device per bucket: CUDA parameters under the NCCL
+--    backend get buckets on their GPU). A callback queued on the engine (torch.autograd._queue_callback)
 --    runs when backward finishes: it starts buckets whose parameters got no gradient, waits
 --    for all (with the process group's timeout), divides by world_size and writes the
 --    averaged gradient into each parameter's .grad. Replicas stay identical step after step.
@@ -69,8 +70,9 @@ function DDP:__init(module, opts)
   for i = #params, 1, -1 do
     local p = params[i]
     local bytes = p:numel() * p:element_size()
-    if not cur or cur.dtype ~= p.dtype or (cur.bytes > 0 and cur.bytes + bytes > cap_bytes) then
-      cur = { dtype = p.dtype, slots = {}, numel = 0, bytes = 0 }
+    if not cur or cur.dtype ~= p.dtype or cur.device ~= p.device
+        or (cur.bytes > 0 and cur.bytes + bytes > cap_bytes) then
+      cur = { dtype = p.dtype, device = p.device, slots = {}, numel = 0, bytes = 0 }
       st.buckets[#st.buckets + 1] = cur
     end
     cur.slots[#cur.slots + 1] = { p = p, off = cur.numel, n = p:numel() }
@@ -79,7 +81,7 @@ function DDP:__init(module, opts)
   end
   for bi, b in ipairs(st.buckets) do
     b.index = bi
-    b.flat = torch.zeros(b.numel, { dtype = b.dtype })
+    b.flat = torch.zeros(b.numel, { dtype = b.dtype, device = b.device })
   end
   for _, p in ipairs(params) do
     p:register_hook(function(g) self:_grad_ready(p, g) end)
