@@ -2,7 +2,8 @@
 --
 --   mpirun -np 2 build/nnlua scripts/dist/train_fashion_mnist_ddp.lua [--epochs 1]
 --       [--limit N] [--test-limit N] [--batch 64] [--lr 0.01] [--seed 0]
---       [--root /usr/share/datasets/fashion-mnist] [--threads T]
+--       [--root /usr/share/datasets/fashion-mnist] [--threads T] [--backend mpi|nccl]
+--   --backend nccl: CUDA tensors, one GPU per rank (the rank's GPU is dist.get_device())
 --   (as root add --allow-run-as-root; on a machine with fewer cores than ranks --oversubscribe)
 --
 -- Seed 000's CNN adapted to 28x28 inputs: conv 1->6 3x3, max-pool 2, conv 6->16 3x3, max-pool 2,
@@ -14,7 +15,7 @@
 local dist = torch.distributed
 
 local opts = { epochs = 1, limit = nil, ["test-limit"] = nil, batch = 64, lr = 0.01, seed = 0,
-  root = "/usr/share/datasets/fashion-mnist", threads = nil }
+  root = "/usr/share/datasets/fashion-mnist", threads = nil, backend = "mpi" }
 local i = 1
 while arg[i] do
   local k = arg[i]:match("^%-%-(.+)$")
@@ -26,7 +27,8 @@ while arg[i] do
   i = i + 2
 end
 
-dist.init_process_group { backend = "mpi", timeout = 120 }
+dist.init_process_group { backend = opts.backend, timeout = 120 }
+local device = dist.get_device() -- "cpu" (mpi) or this rank's GPU (nccl)
 local rank, world = dist.get_rank(), dist.get_world_size()
 local function log(...) if rank == 0 then print(string.format(...)) io.stdout:flush() end end
 if opts.threads then torch.set_num_threads(opts.threads) end
@@ -64,7 +66,7 @@ local function limit(ds, n)
 end
 train, test = limit(train, opts.limit), limit(test, opts["test-limit"])
 
-local model = Net()
+local model = Net():to(device)
 local ddp = nn.parallel.DistributedDataParallel(model)
 local opt = optim.SGD(ddp:parameters(), { lr = opts.lr, momentum = 0.9 })
 local crit = nn.CrossEntropyLoss()
@@ -80,12 +82,12 @@ local function evaluate()
   local correct, seen = 0, 0
   torch.no_grad(function()
     for _, x, y in test_loader:iter() do
-      correct = correct + model(x):argmax(2):eq(y):sum():item()
+      correct = correct + model(x:to(device)):argmax(2):eq(y:to(device)):sum():item()
       seen = seen + y:numel()
     end
   end)
   model:train()
-  local t = torch.tensor({ correct, seen }, { dtype = "int64" })
+  local t = torch.tensor({ correct, seen }, { dtype = "int64" }):to(device)
   dist.all_reduce(t) -- (padding repeats a few test samples when #test % world ~= 0)
   return t[1]:item() / t[2]:item()
 end
@@ -96,7 +98,7 @@ for epoch = 1, opts.epochs do
   local running, steps = 0, 0
   for _, x, y in loader:iter() do
     opt:zero_grad()
-    local loss = crit(ddp(x), y)
+    local loss = crit(ddp(x:to(device)), y:to(device))
     loss:backward()
     opt:step()
     running, steps = running + loss:item(), steps + 1

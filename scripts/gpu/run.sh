@@ -5,7 +5,8 @@
 #      sees a GPU (spec/cuda_spec.lua, spec/cuda_consistency_spec.lua),
 #   3. runs the CUDA specs under compute-sanitizer (memcheck, then racecheck on the
 #      reductions' shared memory), when the tool is installed,
-#   4. trains scripts/train_fashion_mnist.lua --device cuda (when that script exists),
+#   4. trains scripts/train_fashion_mnist.lua --device cuda (when that script exists), and
+#      scripts/dist/train_fashion_mnist_ddp.lua under mpirun with the NCCL backend,
 #   5. benchmarks training steps against PyTorch on the same GPU (scripts/bench/gpu_bench.lua
 #      and gpu_bench.py: lenet128, resnet18 at batch 64, mlp at batch 1024) and writes the
 #      ratios into scripts/bench/RESULTS.md's gpu section (skipped when /usr/bin/python3 has
@@ -30,6 +31,13 @@ else
 fi
 if [ -f scripts/train_fashion_mnist.lua ]; then
   build-cuda/nnlua scripts/train_fashion_mnist.lua --device cuda
+fi
+# NCCL (issue 12): the DDP Fashion-MNIST job on one GPU through the NCCL backend (one rank per
+# GPU; the gpu-tagged NCCL spec already ran in the suite above), next to the MPI/CPU run.
+if build-cuda/nnlua -e 'os.exit(torch.distributed.is_nccl_available() and 0 or 1)' && command -v mpirun >/dev/null; then
+  ngpu=$(build-cuda/nnlua -e 'print(torch.cuda.device_count())')
+  mpirun --allow-run-as-root --oversubscribe -np "$ngpu" build-cuda/nnlua scripts/dist/train_fashion_mnist_ddp.lua --backend nccl --limit 12800 --test-limit 1000
+  mpirun --allow-run-as-root --oversubscribe -np 1 build-cuda/nnlua scripts/dist/train_fashion_mnist_ddp.lua --backend mpi --limit 12800 --test-limit 1000
 fi
 # benchmarks: "name ms" lines from both sides, ratio = nnlua / PyTorch (lower is better)
 build-cuda/nnlua scripts/bench/gpu_bench.lua > build-cuda/gpu_bench_nnlua.txt
