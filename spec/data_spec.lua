@@ -138,6 +138,63 @@ describe("data.DataLoader", function()
     collectgarbage()
   end)
 
+  -- threads of this process (Linux): the workers of an open epoch show up here
+  local function nthreads()
+    local f = io.open("/proc/self/stat") -- opened by this process: its own pid
+    if not f then return 0 end
+    local pid = f:read("a"):match("^(%d+)")
+    f:close()
+    local n = 0
+    for _ in io.popen("ls /proc/" .. pid .. "/task"):lines() do n = n + 1 end
+    return n
+  end
+
+  it("joins its worker threads as soon as the loop is left (break or error)", function()
+    local big = data.TensorDataset(torch.arange(1, 401):float():reshape(400, 1), torch.arange(1, 401))
+    local l = data.DataLoader(big, { batch_size = 4, num_workers = 3 })
+    collectgarbage()
+    local base = nthreads()
+    if base == 0 then return pending("no /proc/self/task") end
+    for i in l:iter() do
+      if i == 1 then assert.equal(base + 3, nthreads()) end
+      if i == 3 then break end
+    end
+    assert.equal(base, nthreads())
+    assert.is_false(pcall(function()
+      for i in l:iter() do if i == 2 then error("stop") end end
+    end))
+    assert.equal(base, nthreads())
+  end)
+
+  it("carries a failure in a worker thread back to Lua as an error, at its batch", function()
+    local C = require "data._C"
+    local n = 40
+    local d = data.TensorDataset(torch.arange(1, n + 1):float():reshape(n, 1), torch.arange(1, n + 1))
+    for _, workers in ipairs { 0, 1, 3 } do
+      local l = data.DataLoader(d, { batch_size = 4, num_workers = workers })
+      C._batch_fault(18) -- sample 18 is in batch 5
+      local got = {}
+      local ok, err = pcall(function()
+        for i, x, y in l:iter() do
+          got[#got + 1] = i
+          assert.same({ 4 * i - 3, 4 * i - 2, 4 * i - 1, 4 * i }, flat(y))
+          assert.same(flat(y), flat(x))
+        end
+      end)
+      C._batch_fault(nil)
+      assert.is_false(ok)
+      assert.matches("DataLoader: out of memory for a batch of 4", tostring(err), 1, true)
+      assert.same({ 1, 2, 3, 4 }, got)
+      -- the loader is fine afterwards: a whole epoch, every batch
+      local count = 0
+      for i, _, y in l:iter() do
+        count = count + 1
+        assert.equal(4 * i, y[4]:item())
+      end
+      assert.equal(10, count)
+    end
+  end)
+
   it("collates tensors, numbers, strings and tables from Lua datasets", function()
     local l = data.DataLoader(Squares(5), { batch_size = 2 })
     local i, a, n, t = l:iter()()

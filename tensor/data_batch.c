@@ -1,5 +1,6 @@
 /* data_batch.c: batched gather + built-in transforms, and the worker-thread epoch. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,12 +115,19 @@ static int nl_apply(const nl_pipeline *p, int64_t n, uint64_t seed, void **buf, 
 
 static void nl_free_blob(void *data, void *ctx) { (void)ctx; free(data); }
 
+static _Atomic int64_t nl_batch_fault = -1;
+void nl_batch_set_fault(int64_t sample) { atomic_store(&nl_batch_fault, sample < -1 ? -1 : sample); }
+
 int nl_pipeline_batch(const nl_pipeline *p, const int64_t *idx, int64_t n, uint64_t seed, nl_tensor **out) {
   for (int s = 0; s < p->nsrc; s++) out[s] = NULL;
   int64_t N = p->src[0]->shape[0];
   for (int64_t k = 0; k < n; k++)
     if (idx[k] < 0 || idx[k] >= N)
       return nl_failc("DataLoader: index %lld out of range for a dataset of %lld samples", (long long)idx[k] + 1, (long long)N);
+  int64_t fault = atomic_load(&nl_batch_fault);
+  if (fault >= 0)
+    for (int64_t k = 0; k < n; k++)
+      if (idx[k] == fault) goto oom;
   for (int s = 0; s < p->nsrc; s++) {
     const nl_tensor *src = p->src[s];
     size_t row = nl_dtype_size(src->dtype);

@@ -38,6 +38,11 @@ int nl_pipeline_check(const nl_pipeline *p);
 /* One batch of n samples (0-based indices, checked against dim 0): out[s] gets a new tensor
  * per source. Thread-safe (reads the sources only). */
 int nl_pipeline_batch(const nl_pipeline *p, const int64_t *idx, int64_t n, uint64_t seed, nl_tensor **out);
+/* Test hook (data._C._batch_fault): from now on, a batch that holds dataset sample `sample`
+ * (0-based; -1 turns it off) fails on whichever thread gathers it, exactly as when its buffer
+ * cannot be allocated ("DataLoader: out of memory for a batch of N"). Lets the specs prove
+ * that worker-thread failures come back to Lua as errors. */
+void nl_batch_set_fault(int64_t sample);
 
 typedef struct nl_epoch nl_epoch;
 /* Batch k covers idx[off[k] .. off[k+1]) with seed seeds[k]. Arrays are copied. The epoch

@@ -2,9 +2,15 @@
  * the folder) and the CRC32 used by checkpoints.
  *
  * A failure at any step removes the temporary file and reports
- * "<op>: cannot write '<path>': <strerror>" so the previous file at path stays intact. */
+ * "<op>: cannot write '<path>': <strerror>" so the previous file at path stays intact.
+ * A process killed mid-save (SIGKILL, power loss) cannot remove its "<path>.tmp.<pid>"; the
+ * next save to the same path removes such files whose process no longer exists, so repeated
+ * crashes do not fill the folder (spec/checkpoint_kill_spec.lua). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +47,56 @@ static int nl_awfail(nl_awriter *w, int err) {
   return -1;
 }
 
+/* 1 when process pid is gone: kill(pid, 0) says ESRCH, or Linux lists it as a zombie (dead,
+ * not yet reaped by its parent). EPERM (someone else's live process) counts as alive. */
+static int nl_pid_gone(long pid) {
+  if (kill((pid_t)pid, 0) != 0) return errno == ESRCH;
+  char p[64], buf[256];
+  snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+  FILE *f = fopen(p, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *rp = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold spaces */
+  return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+
+/* Removes "<base>.tmp.<pid>" files in path's folder left by processes that no longer exist.
+ * Best effort: an unreadable folder is simply skipped. */
+static void nl_sweep_stale_tmp(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  size_t dlen = slash ? (size_t)(slash - path) : 0, blen = strlen(base);
+  char *dir = malloc(dlen + 2);
+  if (!dir) return;
+  if (!slash) strcpy(dir, ".");
+  else if (dlen == 0) strcpy(dir, "/");
+  else { memcpy(dir, path, dlen); dir[dlen] = 0; }
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      const char *n = e->d_name;
+      if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0) continue;
+      const char *digits = n + blen + 5;
+      char *end;
+      errno = 0;
+      long pid = strtol(digits, &end, 10);
+      if (end == digits || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+      if (!nl_pid_gone(pid)) continue;
+      size_t m = strlen(dir) + strlen(n) + 2;
+      char *full = malloc(m);
+      if (!full) break;
+      snprintf(full, m, "%s/%s", dir, n);
+      unlink(full);
+      free(full);
+    }
+    closedir(d);
+  }
+  free(dir);
+}
+
 int nl_awrite_open(nl_awriter *w, const char *op, const char *path) {
   memset(w, 0, sizeof *w);
   w->fd = -1;
@@ -50,6 +106,7 @@ int nl_awrite_open(nl_awriter *w, const char *op, const char *path) {
   w->tmp = malloc(n);
   if (!w->path || !w->tmp) return nl_awfail(w, ENOMEM);
   snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+  nl_sweep_stale_tmp(path);
   const char *f = getenv("NNLUA_FAULT_WRITE_AFTER");
   if (nl_fault_override >= 0) {
     w->fault = true;

@@ -303,6 +303,13 @@ static void nl_newmt(lua_State *L, const char *name, const luaL_Reg *methods, lu
   lua_pop(L, 1);
 }
 
+/* _batch_fault(i | nil): test hook; batches holding 1-based sample i fail as out of memory
+ * (nl_batch_set_fault), on the worker threads too. nil turns it off. */
+static int nl_l_batch_fault(lua_State *L) {
+  nl_batch_set_fault(lua_isnoneornil(L, 1) ? -1 : (int64_t)luaL_checkinteger(L, 1) - 1);
+  return 0;
+}
+
 int luaopen_data_C(lua_State *L) {
   static const luaL_Reg gen_m[] = {{"manual_seed", nl_l_gen_manual_seed}, {"initial_seed", nl_l_gen_initial_seed},
                                    {"seed", nl_l_gen_seed}, {"random", nl_l_gen_random},
@@ -317,7 +324,8 @@ int luaopen_data_C(lua_State *L) {
   nl_newmt(L, NL_EPOCH_MT, epoch_m, nl_l_epoch_close);
   static const luaL_Reg fns[] = {{"read_idx", nl_l_read_idx}, {"read_cifar", nl_l_read_cifar},
                                  {"png_write", nl_l_png_write}, {"png_read", nl_l_png_read},
-                                 {"Generator", nl_l_generator}, {"isatty", nl_l_isatty}, {"pipeline", nl_l_pipeline}, {NULL, NULL}};
+                                 {"Generator", nl_l_generator}, {"isatty", nl_l_isatty}, {"pipeline", nl_l_pipeline},
+                                 {"_batch_fault", nl_l_batch_fault}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

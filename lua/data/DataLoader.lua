@@ -165,11 +165,13 @@ function DataLoader:iter(o)
       for b = 1, nb do offs[b + 1] = math.min(b * bs, n) end
       idx = idx:narrow(1, 1, offs[nb + 1]):contiguous()
       local epoch = pipe:epoch(self.num_workers, 2 * self.num_workers, idx, offs, seeds)
+      -- the epoch is also the for loop's closing value: a break or an error in the loop body
+      -- stops and joins the workers at once instead of at the next garbage collection
       return function()
         k = k + 1
         if k > nb then epoch:close() return nil end
         return k, epoch:next(nsrc)
-      end
+      end, nil, nil, epoch
     end
     return function()
       k = k + 1

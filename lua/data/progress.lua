@@ -66,17 +66,18 @@ end
 
 function Progress:__len() return self.total end
 
--- iter(): the wrapped loader's iterator, updating the display after each batch.
+-- iter(): the wrapped loader's iterator, updating the display after each batch; passes on
+-- the loader's closing value (its worker threads stop when the for loop is left early).
 function Progress:iter()
   if not self.loader then error("progress: iter() needs a loader", 2) end
-  local it = self.loader:iter({ no_progress = true })
+  local it, _, _, closing = self.loader:iter({ no_progress = true })
   self:start()
   return function()
     local r = table.pack(it())
     if r[1] == nil then self:finish() return nil end
     self:update(r[1])
     return table.unpack(r, 1, r.n)
-  end
+  end, nil, nil, closing
 end
 
 return Progress
