@@ -2,6 +2,8 @@
 # Runs every test: the busted specs inside the real host (busted --lua=BUILD/nnlua), then the
 # C tests through ctest (embedding API, install tree + pkg-config, torch.so in a stock lua5.4).
 #   scripts/run_tests.sh [BUILD_DIR] [all|spec|ctest] [busted args...]
+#   NNLUA_TEST_DEVICE=cuda scripts/run_tests.sh BUILD spec: the specs with cuda as the default
+#   device of the creation functions (a GPU machine's second pass, scripts/gpu/run.sh)
 # Exits non-zero on any failure; the last line is the summary "N passed, N failed".
 build=${1:-build}
 what=${2:-all}
@@ -27,7 +29,8 @@ failed=0
 strip() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
 
 if [ "$what" = all ] || [ "$what" = spec ]; then
-  busted --lua="$NNLUA_BIN" --output=utfTerminal $gpu_tags "$@" spec 2>&1 | tee "$log"
+  # NNLUA_TEST_DEVICE=cuda: every spec with cuda as the default device (spec/default_device.lua)
+  busted --lua="$NNLUA_BIN" --helper=spec/default_device.lua --output=utfTerminal $gpu_tags "$@" spec 2>&1 | tee "$log"
   # Summary line: "12 successes / 0 failures / 1 errors / 0 pending : 0.5 seconds"
   summary=$(strip "$log" | grep -E '[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors?' | tail -n 1)
   if [ -z "$summary" ]; then

@@ -57,6 +57,26 @@ describe_gpu("cuda #gpu", function()
     assert.are.equal(5, g[2][2]:item())
   end)
 
+  it("set_default_device('cuda') puts created tensors and new modules' parameters on the GPU", function()
+    local before = torch.get_default_device()
+    torch.set_default_device("cuda")
+    local ok, err = pcall(function()
+      for _, t in ipairs { torch.zeros(2, 3), torch.ones(2), torch.full({ 2 }, 7), torch.empty(3),
+                           torch.tensor({ 1, 2 }), torch.arange(4), torch.linspace(0, 1, 5), torch.eye(2),
+                           torch.rand(3), torch.randn(3), torch.randint(0, 5, { 3 }), torch.randperm(4) } do
+        assert.are.equal("cuda:0", t.device)
+      end
+      assert.are.equal("cpu", torch.zeros(2, { device = "cpu" }).device)
+      local cpu = torch.zeros(2, { device = "cpu" })
+      assert.are.equal("cpu", torch.zeros_like(cpu).device) -- *_like follows its argument
+      local lin = nn.Linear(3, 2)
+      assert.are.equal("cuda:0", lin.weight.device)
+      close(lin(torch.ones(4, 3)), lin.weight:sum(2):view(1, 2):expand(4, 2) + lin.bias, 1e-5)
+    end)
+    torch.set_default_device(before)
+    assert(ok, err)
+  end)
+
   it("counts memory and frees into the cache", function()
     torch.cuda.synchronize()
     local before = torch.cuda.memory_allocated()

@@ -81,4 +81,23 @@ describe("creation", function()
     local ok = pcall(torch.zeros, 2, {requires_grad = true})
     assert.is_true(ok)
   end)
+
+  it("set_default_device: cpu by default, checked names, a GPU required for cuda", function()
+    local before = torch.get_default_device()
+    if (os.getenv("NNLUA_TEST_DEVICE") or "") == "" then assert.are.equal("cpu", before) end
+    torch.set_default_device("cpu")
+    assert.are.equal("cpu", torch.get_default_device())
+    assert.are.equal("cpu", torch.zeros(2).device)
+    assert.has_error(function() torch.set_default_device("tpu") end,
+      'unknown device \'tpu\' (expected "cpu", "cuda" or "cuda:N")')
+    if not torch.cuda.is_available() then
+      assert.has_error(function() torch.set_default_device("cuda") end,
+        "set_default_device: 'cuda' needs a GPU, but torch.cuda.is_available() is false")
+      assert.are.equal("cpu", torch.get_default_device()) -- unchanged by the failed call
+    else
+      local n = torch.cuda.device_count()
+      assert.has_error(function() torch.set_default_device("cuda:" .. n) end)
+    end
+    torch.set_default_device(before)
+  end)
 end)

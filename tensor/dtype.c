@@ -78,4 +78,8 @@ void nl_device_name(nl_device d, char *buf, size_t n) {
   else snprintf(buf, n, "cuda:%d", d.index);
 }
 
+static nl_device nl_default_dev = {NL_CPU, 0};
+nl_device nl_default_device(void) { return nl_default_dev; }
+void nl_set_default_device(nl_device d) { nl_default_dev = d; }
+
 bool nl_device_eq(nl_device a, nl_device b) { return a.type == b.type && a.index == b.index; }

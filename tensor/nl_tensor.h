@@ -101,6 +101,11 @@ int nl_device_parse(const char *s, nl_device *out);
 void nl_device_name(nl_device d, char *buf, size_t n); /* "cpu", "cuda:0" */
 bool nl_device_eq(nl_device a, nl_device b);
 static inline nl_device nl_cpu(void) { nl_device d = {NL_CPU, 0}; return d; }
+/* Where the creation functions (torch.zeros, tensor, rand, ... without device=) put their
+ * tensors: the CPU unless torch.set_default_device chose another. Process-wide, like the
+ * default dtype; the caller checks that the device exists. */
+nl_device nl_default_device(void);
+void nl_set_default_device(nl_device d);
 
 /* ---- storage and memory ---------------------------------------------------------------- */
 nl_storage *nl_storage_new(size_t nbytes, nl_device dev);

@@ -39,7 +39,7 @@ static int nl_create_filled(lua_State *L, const char *op, double v, int has_valu
     else { v = luaL_checknumber(L, vi); if (lua_isinteger(L, vi)) infer = NL_INT64; }
   }
   int dt = nl_lua_opt_dtype(L, opts, "dtype", infer);
-  nl_device dev = nl_lua_opt_device(L, opts, nl_cpu());
+  nl_device dev = nl_lua_opt_device(L, opts, nl_default_device());
   nl_tensor *t;
   if (has_value && lua_isinteger(L, vi) && !nl_dtype_is_float((nl_dtype)dt)) {
     /* exact int64 fill */
@@ -61,7 +61,7 @@ static int nl_l_empty(lua_State *L) {
   int64_t shape[NL_MAXDIM];
   int ndim = nl_lua_shape(L, "empty", 1, nl_last_arg(L, opts), shape);
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", (int)nl_default_dtype());
-  return nl_push_created(L, "empty", nl_empty(ndim, shape, dt, nl_lua_opt_device(L, opts, nl_cpu())), opts);
+  return nl_push_created(L, "empty", nl_empty(ndim, shape, dt, nl_lua_opt_device(L, opts, nl_default_device())), opts);
 }
 
 /* torch.tensor(value, {dtype=, device=, requires_grad=}) */
@@ -70,7 +70,7 @@ static int nl_l_tensor(lua_State *L) {
   int opts = lua_gettop(L) >= 2 ? 2 : 0;
   if (opts) luaL_checktype(L, 2, LUA_TTABLE);
   int dt = nl_lua_opt_dtype(L, opts, "dtype", -1);
-  nl_device dev = nl_lua_opt_device(L, opts, nl_cpu());
+  nl_device dev = nl_lua_opt_device(L, opts, nl_default_device());
   nl_tensor *src = nl_lua_to(L, 1);
   nl_tensor *t;
   if (src) { /* torch.tensor(t): a copy, detached */
@@ -89,7 +89,7 @@ static int nl_l_eye(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   lua_Integer m = (nl_last_arg(L, opts) >= 2) ? luaL_checkinteger(L, 2) : n;
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", (int)nl_default_dtype());
-  return nl_push_created(L, "eye", nl_eye(n, m, dt, nl_lua_opt_device(L, opts, nl_cpu())), opts);
+  return nl_push_created(L, "eye", nl_eye(n, m, dt, nl_lua_opt_device(L, opts, nl_default_device())), opts);
 }
 
 /* torch.arange(stop), (start, stop), (start, stop, step): integers only -> int64, any
@@ -106,7 +106,7 @@ static int nl_l_arange(lua_State *L) {
   }
   if (last == 1) { v[1] = v[0]; v[0] = 0; }
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", allint ? NL_INT64 : (int)nl_default_dtype());
-  return nl_push_created(L, "arange", nl_arange(v[0], v[1], v[2], dt, nl_lua_opt_device(L, opts, nl_cpu())), opts);
+  return nl_push_created(L, "arange", nl_arange(v[0], v[1], v[2], dt, nl_lua_opt_device(L, opts, nl_default_device())), opts);
 }
 
 static int nl_l_linspace(lua_State *L) {
@@ -114,7 +114,7 @@ static int nl_l_linspace(lua_State *L) {
   double a = luaL_checknumber(L, 1), b = luaL_checknumber(L, 2);
   lua_Integer n = luaL_checkinteger(L, 3);
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", (int)nl_default_dtype());
-  return nl_push_created(L, "linspace", nl_linspace(a, b, n, dt, nl_lua_opt_device(L, opts, nl_cpu())), opts);
+  return nl_push_created(L, "linspace", nl_linspace(a, b, n, dt, nl_lua_opt_device(L, opts, nl_default_device())), opts);
 }
 
 /* ---- *_like: t's shape, dtype and device unless the options say otherwise --------------- */
@@ -150,7 +150,7 @@ static int nl_create_random(lua_State *L, const char *op, int normal) {
   int64_t shape[NL_MAXDIM];
   int ndim = nl_lua_shape(L, op, 1, nl_last_arg(L, opts), shape);
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", (int)nl_default_dtype());
-  nl_device dev = nl_lua_opt_device(L, opts, nl_cpu());
+  nl_device dev = nl_lua_opt_device(L, opts, nl_default_device());
   return nl_push_created(L, op, normal ? nl_randn(ndim, shape, dt, dev) : nl_rand(ndim, shape, dt, dev), opts);
 }
 static int nl_l_rand(lua_State *L) { return nl_create_random(L, "rand", 0); }
@@ -170,7 +170,7 @@ static int nl_l_randint(lua_State *L) {
   int64_t shape[NL_MAXDIM];
   int ndim = nl_lua_shape(L, "randint", si, last, shape);
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", NL_INT64);
-  return nl_push_created(L, "randint", nl_randint(low, high, ndim, shape, dt, nl_lua_opt_device(L, opts, nl_cpu())), opts);
+  return nl_push_created(L, "randint", nl_randint(low, high, ndim, shape, dt, nl_lua_opt_device(L, opts, nl_default_device())), opts);
 }
 
 /* torch.randperm(n): a permutation of 1..n (indices are 1-based in Lua), int64. */
@@ -178,7 +178,7 @@ static int nl_l_randperm(lua_State *L) {
   int opts = nl_lua_opts(L);
   lua_Integer n = luaL_checkinteger(L, 1);
   nl_dtype dt = (nl_dtype)nl_lua_opt_dtype(L, opts, "dtype", NL_INT64);
-  return nl_push_created(L, "randperm", nl_randperm(n, 1, dt, nl_lua_opt_device(L, opts, nl_cpu())), opts);
+  return nl_push_created(L, "randperm", nl_randperm(n, 1, dt, nl_lua_opt_device(L, opts, nl_default_device())), opts);
 }
 
 static int nl_l_manual_seed(lua_State *L) {

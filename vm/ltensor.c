@@ -14,6 +14,7 @@
 
 #include "ltensor.h"
 
+#include "../cuda/nl_cuda.h"
 #include "../tensor/nl_kernel.h"
 
 static const char NL_CACHE_KEY = 'c';  /* registry[&NL_CACHE_KEY] = weak cache */
@@ -556,6 +557,28 @@ static int nl_t_set_default_dtype(lua_State *L) {
 }
 static int nl_t_get_default_dtype(lua_State *L) { lua_pushstring(L, nl_dtype_name(nl_default_dtype())); return 1; }
 
+/* torch.set_default_device("cpu" | "cuda" | "cuda:N") (PyTorch 2's name): the device of new
+ * tensors from the creation functions when their options name none; *_like, conversions
+ * and data loading are unaffected. A CUDA device must exist. */
+static int nl_t_set_default_device(lua_State *L) {
+  nl_device d = nl_lua_checkdevice(L, 1);
+  if (d.type == NL_CUDA) {
+    int n = nl_cuda_device_count();
+    if (n == 0)
+      return luaL_error(L, "set_default_device: '%s' needs a GPU, but torch.cuda.is_available() is false", lua_tostring(L, 1));
+    if (d.index >= n)
+      return luaL_error(L, "set_default_device: '%s' does not exist (%d CUDA device%s)", lua_tostring(L, 1), n, n == 1 ? "" : "s");
+  }
+  nl_set_default_device(d);
+  return 0;
+}
+static int nl_t_get_default_device(lua_State *L) {
+  char name[32];
+  nl_device_name(nl_default_device(), name, sizeof name);
+  lua_pushstring(L, name);
+  return 1;
+}
+
 /* Size: torch.Size([3, 4]) */
 static int nl_size_tostring(lua_State *L) {
   luaL_Buffer b;
@@ -607,6 +630,8 @@ static const nl_lua_reg nl_core_regs[] = {
     {"element_size", nl_m_element_size, NL_METHOD},
     {"is_tensor", nl_t_is_tensor, NL_FN},
     {"set_default_dtype", nl_t_set_default_dtype, NL_FN},
+    {"set_default_device", nl_t_set_default_device, NL_FN},
+    {"get_default_device", nl_t_get_default_device, NL_FN},
     {"get_default_dtype", nl_t_get_default_dtype, NL_FN},
     {NULL, NULL, 0},
 };

@@ -20,6 +20,13 @@ cmake --build build-cuda -j"$jobs"
 build-cuda/nnlua -e 'assert(torch.cuda.is_available(), "no GPU visible"); print(torch.cuda.get_device_name())'
 sh scripts/run_tests.sh build-cuda
 busted --lua=build-cuda/nnlua --tags=gpu spec/cuda_spec.lua spec/cuda_consistency_spec.lua spec/cuda_nn_spec.lua
+# the whole CPU suite again with cuda as the default device (torch.set_default_device): every
+# tensor a spec creates without device= lives on the GPU. Failures are reported at the end,
+# after the remaining steps (specs that assert .device == "cpu" or time CPU-only paths are
+# expected to need a device-aware tweak on the first run).
+suite_cuda=0
+NNLUA_TEST_DEVICE=cuda sh scripts/run_tests.sh build-cuda spec > build-cuda/suite_default_cuda.txt 2>&1 || suite_cuda=1
+tail -n 3 build-cuda/suite_default_cuda.txt
 san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ -x "$san" ]; then
   # busted re-executes build-cuda/nnlua: the sanitizer follows child processes
@@ -66,5 +73,9 @@ open(p, "w").write(s)
 PY
 else
   echo "gpu/run.sh: /usr/bin/python3 has no CUDA torch; PyTorch side of the benchmark skipped" >&2
+fi
+if [ "$suite_cuda" != 0 ]; then
+  echo "gpu/run.sh: the suite with cuda as the default device failed: build-cuda/suite_default_cuda.txt" >&2
+  exit 1
 fi
 echo "gpu/run.sh: all CUDA checks passed"
