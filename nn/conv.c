@@ -105,7 +105,15 @@ static int nn_conv_geometry(const char *op, const nl_tensor *x, const nl_tensor 
   g->kh = w->shape[2], g->kw = w->shape[3];
   g->sh = p->stride[0], g->sw = p->stride[1], g->ph = p->pad_lo[0], g->pw = p->pad_lo[1];
   g->dh = p->dilation[0], g->dw = p->dilation[1];
-  int64_t ekh = g->dh * (g->kh - 1) + 1, ekw = g->dw * (g->kw - 1) + 1;
+  /* Sizes in 128-bit arithmetic: stride, padding and dilation come from Lua unbounded, so a
+   * dilated kernel or an output size can pass int64 (fuzzer find: 4 + math.maxinteger).
+   * Anything past 2^62 is refused; below that every later int64 product of the kernels fits. */
+  const __int128 lim = (__int128)1 << 62;
+  __int128 ekh128 = (__int128)g->dh * (g->kh - 1) + 1, ekw128 = (__int128)g->dw * (g->kw - 1) + 1;
+  if (ekh128 > lim || ekw128 > lim)
+    return nl_failc("%s: dilated kernel size is too large (dilation %lldx%lld, kernel %lldx%lld)", op,
+                    (long long)g->dh, (long long)g->dw, (long long)g->kh, (long long)g->kw);
+  int64_t ekh = (int64_t)ekh128, ekw = (int64_t)ekw128;
   if (!transposed) {
     int64_t O = w->shape[0];
     if (O % G) return nl_failc("%s: weight %s has %lld output channels, not divisible by groups %lld", op, SHP(w), (long long)O, (long long)G);
@@ -114,7 +122,12 @@ static int nn_conv_geometry(const char *op, const nl_tensor *x, const nl_tensor 
                       (long long)C, (long long)(w->shape[1] * G), SHP(w), (long long)G);
     if (b && (b->ndim != 1 || b->shape[0] != O))
       return nl_failc("%s: expected bias of shape [%lld], got %s", op, (long long)O, SHP(b));
-    int64_t Hp = x->shape[2] + p->pad_lo[0] + p->pad_hi[0], Wp = x->shape[3] + p->pad_lo[1] + p->pad_hi[1];
+    __int128 Hp128 = (__int128)x->shape[2] + p->pad_lo[0] + p->pad_hi[0];
+    __int128 Wp128 = (__int128)x->shape[3] + p->pad_lo[1] + p->pad_hi[1];
+    if (Hp128 > lim || Wp128 > lim)
+      return nl_failc("%s: padding %lldx%lld is too large for input %s", op,
+                      (long long)p->pad_lo[0], (long long)p->pad_lo[1], SHP(x));
+    int64_t Hp = (int64_t)Hp128, Wp = (int64_t)Wp128;
     if (Hp < ekh || Wp < ekw) {
       if (one_d)
         return nl_failc("%s: kernel size (dilated) %lld is larger than the padded input length %lld (input %s)",
@@ -133,11 +146,15 @@ static int nn_conv_geometry(const char *op, const nl_tensor *x, const nl_tensor 
     int64_t Cout = w->shape[1] * G;
     if (b && (b->ndim != 1 || b->shape[0] != Cout))
       return nl_failc("%s: expected bias of shape [%lld], got %s", op, (long long)Cout, SHP(b));
-    int64_t Ht = (x->shape[2] - 1) * g->sh - p->pad_lo[0] - p->pad_hi[0] + ekh + p->output_padding[0];
-    int64_t Wt = (x->shape[3] - 1) * g->sw - p->pad_lo[1] - p->pad_hi[1] + ekw + p->output_padding[1];
-    if (Ht <= 0 || Wt <= 0)
+    __int128 Ht128 = (__int128)(x->shape[2] - 1) * g->sh - p->pad_lo[0] - p->pad_hi[0] + ekh + p->output_padding[0];
+    __int128 Wt128 = (__int128)(x->shape[3] - 1) * g->sw - p->pad_lo[1] - p->pad_hi[1] + ekw + p->output_padding[1];
+    if (Ht128 > lim || Wt128 > lim)
+      return nl_failc("%s: output size is too large (input %s, weight %s, stride %lldx%lld)", op, SHP(x), SHP(w),
+                      (long long)g->sh, (long long)g->sw);
+    if (Ht128 <= 0 || Wt128 <= 0) /* printed saturated at -2^62: padding may be near 2^63 */
       return nl_failc("%s: output size %lldx%lld is too small (input %s, weight %s)", op,
-                      (long long)Ht, (long long)Wt, SHP(x), SHP(w));
+                      (long long)(Ht128 < -lim ? -lim : Ht128), (long long)(Wt128 < -lim ? -lim : Wt128), SHP(x), SHP(w));
+    int64_t Ht = (int64_t)Ht128, Wt = (int64_t)Wt128;
     /* the conv2d whose input gradient this is: input (N, Cout, Ht, Wt), output = x */
     g->N = x->shape[0], g->C = Cout, g->H = Ht, g->W = Wt, g->O = Cin;
     g->Ho = x->shape[2], g->Wo = x->shape[3];

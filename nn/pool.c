@@ -30,12 +30,15 @@ static int nn_pool_dev(nl_nn_op op, const char *name, const nl_tensor *in, nl_te
   return st;
 }
 
-/* PyTorch's pooling_output_shape. */
+/* PyTorch's pooling_output_shape, in 128-bit arithmetic: the operands are positive int64
+ * from Lua and may be huge (kernel_size = math.maxinteger with stride 2^40 overflowed int64,
+ * found by the fuzzer). The result saturates to [-1, INT64_MAX]; anything < 1 is refused. */
 static int64_t nn_pool_out(int64_t in, int64_t k, int64_t pad, int64_t s, int64_t d, bool ceil_mode) {
-  int64_t num = in + 2 * pad - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
-  int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
-  if (ceil_mode && (out - 1) * s >= in + pad) out--;
-  return out;
+  __int128 S = s, num = (__int128)in + 2 * (__int128)pad - (__int128)d * (k - 1) - 1 + (ceil_mode ? S - 1 : 0);
+  __int128 out = (num >= 0 ? num / S : -((-num + S - 1) / S)) + 1;
+  if (ceil_mode && (out - 1) * S >= (__int128)in + pad) out--;
+  if (out < 0) return -1;
+  return out > INT64_MAX ? INT64_MAX : (int64_t)out;
 }
 
 /* Checks x and p; fills the plane count and output size. avg: no dilation. */

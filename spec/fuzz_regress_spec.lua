@@ -12,6 +12,40 @@ describe("fuzz regressions", function()
     assert.has_error(function() torch.randn(1, 5):double():expand(5, 5):mul(0):add(7):bernoulli() end)
   end)
 
+  it("pooling with huge kernel/stride/dilation: clean error (was signed overflow in the output size)", function()
+    local F = nn.functional
+    local x = torch.arange(0, 2):reshape({1, 2, 1}):double()
+    assert.has_error(function() F.max_pool2d(x, {mx, 2}, 2 ^ 40) end)
+    assert.has_error(function() F.max_pool2d(x, {mx, 2}, {mx, mx}) end)
+    assert.has_error(function() F.max_pool2d(x, 2, {stride = 1, dilation = mx}) end)
+    -- ceil_mode: one window that starts inside and is clipped to the input (PyTorch 1.13's
+    -- formula gives the same single window; its own max_pool1d segfaults on this call)
+    assert.same({ { { 0.5 } } }, F.avg_pool2d(x, {mx, mx}, {ceil_mode = true, stride = mx}):tolist())
+    assert.same({ { { 3 } } }, F.max_pool1d(torch.arange(0, 4):reshape(1, 1, 4):float(), mx,
+      {stride = mx, ceil_mode = true}):tolist())
+    -- huge strides that still give one window are fine, as in PyTorch
+    local y = F.max_pool2d(torch.arange(1, 5):reshape(1, 1, 2, 2):float(), 2, {stride = mx})
+    assert.same({ { { { 4 } } } }, y:tolist())
+  end)
+
+  it("convolutions with huge stride/padding/dilation: clean errors (was signed overflow in the sizes)", function()
+    local F = nn.functional
+    local x, w = torch.randn(1, 1, 4, 4), torch.randn(1, 1, 2, 2)
+    assert.has_error(function() F.conv2d(x, w, nil, {padding = mx}) end,
+      "conv2d: padding 9223372036854775807x9223372036854775807 is too large for input [1, 1, 4, 4]")
+    assert.has_error(function() F.conv2d(x, w, nil, {dilation = mx}) end,
+      "conv2d: dilated kernel size is too large (dilation 9223372036854775807x9223372036854775807, kernel 2x2)")
+    assert.has_error(function() F.conv_transpose2d(x, w, nil, {stride = mx}) end,
+      "conv_transpose2d: output size is too large (input [1, 1, 4, 4], weight [1, 1, 2, 2], stride 9223372036854775807x9223372036854775807)")
+    assert.has_error(function() F.conv_transpose2d(x, w, nil, {padding = mx}) end,
+      "conv_transpose2d: output size -4611686018427387904x-4611686018427387904 is too small (input [1, 1, 4, 4], weight [1, 1, 2, 2])")
+    assert.has_error(function() F.conv1d(torch.randn(1, 1, 4), torch.randn(1, 1, 2), nil, {stride = mx, padding = mx}) end)
+    -- a huge stride alone is one output position, as in PyTorch
+    local y = F.conv2d(x, w, nil, {stride = mx})
+    assert.same({1, 1, 1, 1}, {y:size(1), y:size(2), y:size(3), y:size(4)})
+    assert.is_true(math.abs(y:item() - (x[{{}, {}, {1, 2}, {1, 2}}] * w):sum():item()) < 1e-5)
+  end)
+
   it("int64 min with divisor -1: fmod/remainder 0, floor_divide wraps (was SIGFPE)", function()
     local a = torch.tensor({mn, 7, -7})
     assert.same({0, 0, 0}, torch.fmod(a, -1):tolist())
