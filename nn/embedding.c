@@ -21,7 +21,7 @@ static int nn_dev_check_idx(const char *op, const nl_tensor *idx, const nl_tenso
   const int64_t *ix = L64(c);
   for (int64_t i = 0, n = nl_numel(c); i < n; i++)
     if (ix[i] < 0 || ix[i] >= V) {
-      long long bad = (long long)ix[i] + 1;
+      long long bad = nl_one_based(ix[i]);
       nl_tensor_free(c);
       return nl_failc("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, bad, (long long)V, (long long)V);
     }
@@ -87,7 +87,7 @@ nl_tensor *nl_embedding(const nl_tensor *weight, const nl_tensor *idx) {
   for (int64_t i = 0; i < n; i++)
     if (ix[i] < 0 || ix[i] >= V) {
       nl_tensor_free(ic);
-      return nl_fail("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, (long long)ix[i] + 1,
+      return nl_fail("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, nl_one_based(ix[i]),
                      (long long)V, (long long)V);
     }
   int64_t shape[NL_MAXDIM];
@@ -121,7 +121,7 @@ nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int6
   for (int64_t i = 0; i < n; i++)
     if (ix[i] < 0 || ix[i] >= V) {
       nl_tensor_free(ic);
-      return nl_fail("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, (long long)ix[i] + 1, (long long)V, (long long)V);
+      return nl_fail("%s: index %lld is out of range for %lld rows (expected 1..%lld)", op, nl_one_based(ix[i]), (long long)V, (long long)V);
     }
   nl_tensor *gd = nn_f64(gy), *gw = nl_zeros(2, ws, NL_FLOAT64, nl_cpu());
   if (gd && gw) {
@@ -153,7 +153,7 @@ nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) {
   for (int64_t i = 0; i < n; i++) {
     if (ix[i] < 0) {
       nl_tensor_free(ic);
-      return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, (long long)ix[i] + 1);
+      return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, nl_one_based(ix[i]));
     }
     mx = ix[i] > mx ? ix[i] : mx;
   }

@@ -73,7 +73,7 @@ static int nn_check_targets(const char *op, const int64_t *t, int64_t n, int64_t
   for (int64_t i = 0; i < n; i++)
     if (t[i] != ignore && (t[i] < 0 || t[i] >= C))
       return nl_failc("%s: target %lld is out of range for %lld classes (expected 1..%lld)", op,
-                      (long long)t[i] + 1, (long long)C, (long long)C);
+                      nl_one_based(t[i]), (long long)C, (long long)C);
   return 0;
 }
 

@@ -46,6 +46,15 @@ describe("fuzz regressions", function()
     assert.is_true(math.abs(y:item() - (x[{{}, {}, {1, 2}, {1, 2}}] * w):sum():item()) < 1e-5)
   end)
 
+  it("out-of-range indices near math.mininteger name the value given (was signed overflow in the message)", function()
+    local m = nn.Embedding(5, 3)
+    assert.has_error(function() m(torch.tensor({mn, 2})) end,
+      "embedding: index -9223372036854775808 is out of range for 5 rows (expected 1..5)")
+    assert.has_error(function() m(torch.full({2}, 1e30, {dtype = "int64"})) end)
+    assert.has_error(function() nn.functional.cross_entropy(torch.zeros(2, 3), torch.tensor({mn, 1})) end)
+    assert.has_error(function() nn.functional.one_hot(torch.tensor({mn}), 3) end)
+  end)
+
   it("int64 min with divisor -1: fmod/remainder 0, floor_divide wraps (was SIGFPE)", function()
     local a = torch.tensor({mn, 7, -7})
     assert.same({0, 0, 0}, torch.fmod(a, -1):tolist())

@@ -123,7 +123,7 @@ int nl_pipeline_batch(const nl_pipeline *p, const int64_t *idx, int64_t n, uint6
   int64_t N = p->src[0]->shape[0];
   for (int64_t k = 0; k < n; k++)
     if (idx[k] < 0 || idx[k] >= N)
-      return nl_failc("DataLoader: index %lld out of range for a dataset of %lld samples", (long long)idx[k] + 1, (long long)N);
+      return nl_failc("DataLoader: index %lld out of range for a dataset of %lld samples", nl_one_based(idx[k]), (long long)N);
   int64_t fault = atomic_load(&nl_batch_fault);
   if (fault >= 0)
     for (int64_t k = 0; k < n; k++)

@@ -100,6 +100,10 @@ void nl_set_default_dtype(nl_dtype dt);
 int nl_device_parse(const char *s, nl_device *out);
 void nl_device_name(nl_device d, char *buf, size_t n); /* "cpu", "cuda:0" */
 bool nl_device_eq(nl_device a, nl_device b);
+/* The 1-based value a Lua user wrote for a 0-based index, for error messages. The Lua side
+ * subtracted 1 with int64 wrap-around (math.mininteger - 1 is math.maxinteger), so adding 1
+ * back wraps the same way instead of overflowing. */
+static inline long long nl_one_based(int64_t zero_based) { return (long long)(int64_t)((uint64_t)zero_based + 1u); }
 static inline nl_device nl_cpu(void) { nl_device d = {NL_CPU, 0}; return d; }
 /* Where the creation functions (torch.zeros, tensor, rand, ... without device=) put their
  * tensors: the CPU unless torch.set_default_device chose another. Process-wide, like the

@@ -39,9 +39,9 @@ static int nl_check_index(const char *op, const nl_tensor *t, const nl_tensor *i
     if (v < 0 || v >= size) {
       nl_tensor_free(h);
       if (size == 0)
-        return nl_failc("%s: index %lld is out of range for dim %d of size 0", op, (long long)v + 1, dim + 1);
+        return nl_failc("%s: index %lld is out of range for dim %d of size 0", op, nl_one_based(v), dim + 1);
       return nl_failc("%s: index %lld is out of range for dim %d of size %lld (expected 1..%lld)", op,
-                      (long long)v + 1, dim + 1, (long long)size, (long long)size);
+                      nl_one_based(v), dim + 1, (long long)size, (long long)size);
     }
   }
   nl_tensor_free(h);
@@ -277,7 +277,7 @@ nl_tensor *nl_take(nl_tensor *t, const nl_tensor *idx) {
     if (v < 0 || v >= n) {
       nl_tensor_free(h);
       return nl_fail("take: index %lld is out of range for a tensor of %lld elements (expected 1..%lld)",
-                     (long long)v + 1, (long long)n, (long long)n);
+                     nl_one_based(v), (long long)n, (long long)n);
     }
   }
   nl_tensor_free(h);
@@ -435,7 +435,7 @@ int nl_index_plan_make(const char *op, const nl_tensor *t, int n, const int *dim
         nl_tensor_free(e);
         nl_tensor_free(lin);
         return nl_failc("%s: index %lld is out of range for dim %d of size %lld (expected 1..%lld)", op,
-                        (long long)v + 1, dims[j] + 1, (long long)size, (long long)size);
+                        nl_one_based(v), dims[j] + 1, (long long)size, (long long)size);
       }
       lp[i] += v * mul;
     }
