@@ -13,6 +13,11 @@ void nl_cuda_nn_avg_pool2d_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_act(const nl_nn_kargs *a);
 void nl_cuda_nn_act_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_optim(const nl_nn_kargs *a);
+void nl_cuda_nn_bn_fwd(const nl_nn_kargs *a);
+void nl_cuda_nn_bn_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_fwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_param(const nl_nn_kargs *a);
 
 #define NL_NN_WRAP(NAME)                                                        \
   static void nl_cunw_##NAME(const nl_nn_kargs *a) {                            \
@@ -33,6 +38,11 @@ NL_NN_WRAP(avg_pool2d_bwd)
 NL_NN_WRAP(act)
 NL_NN_WRAP(act_bwd)
 NL_NN_WRAP(optim)
+NL_NN_WRAP(bn_fwd)
+NL_NN_WRAP(bn_bwd)
+NL_NN_WRAP(rows_fwd)
+NL_NN_WRAP(rows_bwd)
+NL_NN_WRAP(rows_param)
 
 static nl_nn_kernel_fn nl_cuda_nn_table[NL_NN_OP_COUNT];
 
@@ -46,5 +56,10 @@ __attribute__((constructor)) static void nl_cuda_nn_install(void) {
   nl_cuda_nn_table[NL_NN_ACT] = nl_cunw_act;
   nl_cuda_nn_table[NL_NN_ACT_BWD] = nl_cunw_act_bwd;
   nl_cuda_nn_table[NL_NN_OPTIM] = nl_cunw_optim;
+  nl_cuda_nn_table[NL_NN_BN_FWD] = nl_cunw_bn_fwd;
+  nl_cuda_nn_table[NL_NN_BN_BWD] = nl_cunw_bn_bwd;
+  nl_cuda_nn_table[NL_NN_ROWS_FWD] = nl_cunw_rows_fwd;
+  nl_cuda_nn_table[NL_NN_ROWS_BWD] = nl_cunw_rows_bwd;
+  nl_cuda_nn_table[NL_NN_ROWS_PARAM] = nl_cunw_rows_param;
   nl_nn_cuda_kernels = nl_cuda_nn_table;
 }

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nl_nn_math.h"
 #include "nn_device.h"
 #include "nn_util.h"
 
@@ -222,40 +223,12 @@ static const char *nn_loss_name(int k) {
   }
 }
 
-/* loss(x, t) of one element, and its derivative in x (*dl). w: weight, pw: pos_weight. */
-static inline double nn_pw(int k, double x, double t, double w, double pw, double prm, double *dl) {
-  double d = x - t, a = fabs(d);
-  switch (k) {
-  case NL_LOSS_MSE: *dl = 2 * d; return d * d;
-  case NL_LOSS_L1: *dl = (d > 0) - (d < 0); return a;
-  case NL_LOSS_SMOOTH_L1:
-    if (prm == 0 || a >= prm) { *dl = (d > 0) - (d < 0); return prm == 0 ? a : a - 0.5 * prm; }
-    *dl = d / prm;
-    return 0.5 * d * d / prm;
-  case NL_LOSS_HUBER:
-    if (a < prm) { *dl = d; return 0.5 * d * d; }
-    *dl = d > 0 ? prm : -prm;
-    return prm * (a - 0.5 * prm);
-  case NL_LOSS_KL_DIV:
-    if (prm != 0) { *dl = -exp(t); return exp(t) * (t - x); }
-    *dl = -t;
-    return (t == 0 ? 0.0 : t * log(t)) - t * x;
-  case NN_BCE: {
-    double lx = log(x) > -100 ? log(x) : -100, l1x = log1p(-x) > -100 ? log1p(-x) : -100;
-    double eps = (double)1e-12f; /* PyTorch's EPSILON is a float */
-    double den = (1 - x) * x > eps ? (1 - x) * x : eps;
-    *dl = w * (x - t) / den;
-    return -w * (t * lx + (1 - t) * l1x);
-  }
-  default: { /* bce with logits: (1-t)x + lw*(log1p(exp(-|x|)) + max(-x, 0)), lw = (pw-1)t+1 */
-    double lw = (pw - 1) * t + 1;
-    double sp = log1p(exp(-fabs(x))) + (x < 0 ? -x : 0); /* softplus(-x) */
-    double sig = x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
-    *dl = w * ((1 - t) - lw * (1 - sig));
-    return w * ((1 - t) * x + lw * sp);
-  }
-  }
-}
+/* loss(x, t) of one element and its derivative: nl_nn_math.h (shared with cuda/nn_loss.cu) */
+_Static_assert((int)NL_LOSS_MSE == NL_NN_LOSS_MSE && (int)NL_LOSS_L1 == NL_NN_LOSS_L1 &&
+               (int)NL_LOSS_SMOOTH_L1 == NL_NN_LOSS_SMOOTH_L1 && (int)NL_LOSS_HUBER == NL_NN_LOSS_HUBER &&
+               (int)NL_LOSS_KL_DIV == NL_NN_LOSS_KL_DIV && (int)NN_BCE == (int)NL_NN_LOSS_BCE &&
+               (int)NN_BCE_LOGITS == (int)NL_NN_LOSS_BCE_LOGITS, "loss kinds agree");
+#define nn_pw nl_nn_pw_loss
 
 /* An f64 contiguous copy of p broadcast to x's shape (weight, pos_weight), or NULL. */
 static nl_tensor *nn_bcast(const char *op, const char *what, const nl_tensor *p, const nl_tensor *x, int *err) {

@@ -13,12 +13,12 @@ root=$(pwd)
 emu=build-emu/emu
 mkdir -p "$emu"
 cp scripts/gpu/emu/nl_cu.cuh "$emu/"
-for f in nn_conv nn_pool nn_misc optim; do
+for f in nn_conv nn_pool nn_misc nn_norm optim; do
   sed -e 's/<<<[^>]*>>>//g' -e 's|#include "\.\./nn/|#include "nn/|' "cuda/$f.cu" > "$emu/$f.cpp"
 done
 cp scripts/gpu/emu/emu_table.cpp "$emu/"
 objs=
-for f in nn_conv nn_pool nn_misc optim emu_table; do
+for f in nn_conv nn_pool nn_misc nn_norm optim emu_table; do
   g++ -std=c++17 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-unused-variable -I"$emu" -I"$root" -I"$root/tensor" -I"$root/cuda" \
     -c "$emu/$f.cpp" -o "$emu/$f.o"
   objs="$objs $root/$emu/$f.o"

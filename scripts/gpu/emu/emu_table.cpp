@@ -11,6 +11,11 @@ void nl_cuda_nn_avg_pool2d_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_act(const nl_nn_kargs *a);
 void nl_cuda_nn_act_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_optim(const nl_nn_kargs *a);
+void nl_cuda_nn_bn_fwd(const nl_nn_kargs *a);
+void nl_cuda_nn_bn_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_fwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_param(const nl_nn_kargs *a);
 static nl_nn_kernel_fn nl_emu_table[NL_NN_OP_COUNT];
 __attribute__((constructor)) static void nl_emu_install(void) {
   nl_emu_table[NL_NN_IM2COL] = nl_cuda_nn_im2col;
@@ -22,5 +27,10 @@ __attribute__((constructor)) static void nl_emu_install(void) {
   nl_emu_table[NL_NN_ACT] = nl_cuda_nn_act;
   nl_emu_table[NL_NN_ACT_BWD] = nl_cuda_nn_act_bwd;
   nl_emu_table[NL_NN_OPTIM] = nl_cuda_nn_optim;
+  nl_emu_table[NL_NN_BN_FWD] = nl_cuda_nn_bn_fwd;
+  nl_emu_table[NL_NN_BN_BWD] = nl_cuda_nn_bn_bwd;
+  nl_emu_table[NL_NN_ROWS_FWD] = nl_cuda_nn_rows_fwd;
+  nl_emu_table[NL_NN_ROWS_BWD] = nl_cuda_nn_rows_bwd;
+  nl_emu_table[NL_NN_ROWS_PARAM] = nl_cuda_nn_rows_param;
   nl_nn_cuda_kernels = nl_emu_table;
 }
