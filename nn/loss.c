@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nl_nn_kernel.h"
 #include "nl_nn_math.h"
 #include "nn_device.h"
 #include "nn_util.h"
@@ -58,6 +59,8 @@ static int nn_cls_check(const char *op, const nl_tensor *x, const nl_tensor *t, 
     return 0;
   }
   if (nn_check_long(op, "target", t)) return -1;
+  if (!nl_device_eq(nl_device_of(t), nl_device_of(x)))
+    return nl_failc("%s: expected target on the same device as input", op);
   /* class-index target: x's shape without the class dim */
   int ok = t->ndim == x->ndim - 1;
   for (int i = 0, j = 0; ok && i < x->ndim; i++) {
@@ -69,13 +72,89 @@ static int nn_cls_check(const char *op, const nl_tensor *x, const nl_tensor *t, 
   return 0;
 }
 
+static int nn_target_error(const char *op, int64_t v, int64_t C) {
+  return nl_failc("%s: target %lld is out of range for %lld classes (expected 1..%lld)", op, (long long)v + 1,
+                  (long long)C, (long long)C);
+}
+
 /* Checks every class index (0-based) against [0, C) unless it equals ignore. */
 static int nn_check_targets(const char *op, const int64_t *t, int64_t n, int64_t C, int64_t ignore) {
   for (int64_t i = 0; i < n; i++)
-    if (t[i] != ignore && (t[i] < 0 || t[i] >= C))
-      return nl_failc("%s: target %lld is out of range for %lld classes (expected 1..%lld)", op,
-                      (long long)t[i] + 1, (long long)C, (long long)C);
+    if (t[i] != ignore && (t[i] < 0 || t[i] >= C)) return nn_target_error(op, t[i], C);
   return 0;
+}
+
+/* The same check for targets td (M int64, contiguous) on a device: a kernel leaves the first
+ * bad sample index in a one-element flag (M when none), read back with one tiny copy; then
+ * the bad value itself is copied back for the CPU's message. */
+static int nn_check_targets_dev(const char *op, const nl_tensor *td, int64_t M, int64_t C, int64_t ignore) {
+  if (M == 0) return 0;
+  int64_t one = 1;
+  nl_tensor *flag = nl_full(1, &one, (double)M, NL_INT64, nl_device_of(td));
+  if (!flag) return -1;
+  nl_nn_kargs k = {0};
+  k.out = flag, k.in[0] = td, k.nrm.R = M, k.nrm.C = C, k.i64 = ignore;
+  nl_tensor *hf = nl_nn_run(NL_NN_CLS_CHECK, &k, op) ? NULL : nl_to_device(flag, nl_cpu());
+  nl_tensor_free(flag);
+  if (!hf) return -1;
+  int64_t bad = L64(hf)[0];
+  nl_tensor_free(hf);
+  if (bad >= M) return 0;
+  nl_tensor *flat = nl_reshape((nl_tensor *)td, 1, &M), *tv = flat ? nl_select(flat, 0, bad) : NULL;
+  nl_tensor *hv = tv ? nl_to_device(tv, nl_cpu()) : NULL;
+  nl_tensor_free(flat), nl_tensor_free(tv);
+  if (!hv) return -1;
+  int64_t v = L64(hv)[0];
+  nl_tensor_free(hv);
+  return nn_target_error(op, v, C);
+}
+
+/* The device path of nn_class_loss (validated; td: t contiguous, float64 for probabilities):
+ * cuda/nn_loss.cu's per-sample kernel, a one-block reduction for the loss and the "mean"
+ * denominator, and the per-sample gradient kernel; float64 as on the CPU. */
+static nl_tensor *nn_class_loss_dev(const char *op, bool fused, const nl_tensor *gout, const nl_tensor *x,
+                                    const nl_tensor *td, const nl_tensor *w, int64_t ignore, int red, double ls,
+                                    const nn_cls *c) {
+  int64_t M = c->N * c->S, C = c->C, xs[3] = {c->N, c->C, c->S};
+  nl_device dev = nl_device_of(x);
+  if (!c->probs && nn_check_targets_dev(op, td, M, C, ignore)) return NULL;
+  nl_tensor *xd = nn_f64(x), *wd = nn_f64(w), *gd = nn_f64(gout);
+  nl_tensor *lpd = fused ? nl_empty(3, xs, NL_FLOAT64, dev) : NULL;
+  nl_tensor *li = nl_empty(1, &M, NL_FLOAT64, dev), *wi = nl_empty(1, &M, NL_FLOAT64, dev);
+  nl_tensor *sc = nl_empty(0, NULL, NL_FLOAT64, dev); /* reduced loss, or the denominator */
+  nl_tensor *gx = gout ? nl_empty(x->ndim, x->shape, NL_FLOAT64, dev) : NULL, *res = NULL;
+  if (!xd || (w && !wd) || (gout && !gd) || (fused && !lpd) || !li || !wi || !sc || (gout && !gx)) goto done;
+  nl_nn_kargs k = {0};
+  k.out = li, k.out2 = wi, k.io[0] = lpd, k.in[0] = xd, k.in[1] = td, k.in[2] = wd;
+  k.nrm.N = c->N, k.nrm.C = C, k.nrm.S = c->S, k.i64 = ignore, k.sc[0] = ls;
+  k.flags = (fused ? NL_NN_F_FUSED : 0) | (c->probs ? NL_NN_F_PROBS : 0);
+  if (nl_nn_run(NL_NN_CLS, &k, op)) goto done;
+  nl_nn_kargs q = {0}; /* sum of li (forward) and of wi (the denominator; M for probabilities) */
+  q.in[0] = gout ? NULL : li, q.in[1] = c->probs ? NULL : wi, q.sc[0] = (double)M, q.nrm.R = M, q.kind = red;
+  if (gout) q.out2 = sc;
+  else q.out = sc;
+  if (!gout) {
+    if (red == NL_RED_NONE) {
+      int nd = 0;
+      int64_t shape[NL_MAXDIM];
+      for (int i = 0; i < x->ndim; i++)
+        if (i != (x->ndim == 1 ? 0 : 1)) shape[nd++] = x->shape[i];
+      nl_tensor *v = nl_reshape(li, nd, shape);
+      res = nn_to(v, x->dtype);
+    } else if (!nl_nn_run(NL_NN_LOSS_SUM, &q, op)) {
+      res = nl_to_dtype(sc, x->dtype);
+    }
+    goto done;
+  }
+  if ((red != NL_RED_NONE || c->probs) && nl_nn_run(NL_NN_LOSS_SUM, &q, op)) goto done;
+  nl_nn_kargs b = {0};
+  b.out = gx, b.in[0] = fused ? lpd : xd, b.in[1] = td, b.in[2] = wd, b.in[3] = gd, b.in[4] = sc;
+  b.nrm = k.nrm, b.i64 = ignore, b.sc[0] = ls, b.flags = k.flags, b.kind = red;
+  if (!nl_nn_run(NL_NN_CLS_BWD, &b, op)) res = nn_to(gx, x->dtype), gx = NULL;
+done:
+  nl_tensor_free(xd), nl_tensor_free(wd), nl_tensor_free(gd), nl_tensor_free(lpd);
+  nl_tensor_free(li), nl_tensor_free(wi), nl_tensor_free(sc), nl_tensor_free(gx);
+  return res;
 }
 
 /* log_softmax of x (N, C, S) along C into lp (same layout). */
@@ -104,6 +183,11 @@ static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gou
   if (gout && nn_check_gout(op, gout, x, red, M)) return NULL;
   nl_tensor *td = c.probs ? nn_f64(t) : nn_contig(t);
   if (!td) return NULL;
+  if (nn_dev(x)) {
+    nl_tensor *r = nn_class_loss_dev(op, fused, gout, x, td, w, ignore, red, ls, &c);
+    nl_tensor_free(td);
+    return r;
+  }
   if (!c.probs && nn_check_targets(op, L64(td), M, C, ignore)) {
     nl_tensor_free(td);
     return NULL;
@@ -189,23 +273,19 @@ static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gou
 
 nl_tensor *nl_cross_entropy(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w,
                             int64_t ignore_index, int reduction, double ls) {
-  if (NN_ANY_DEV(x, t, w)) return nn_host_class_loss(true, NULL, x, t, w, ignore_index, reduction, ls);
-  return nn_class_loss("cross_entropy", true, NULL, x, t, w, ignore_index, reduction, ls);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("cross_entropy", true, NULL, x, t, w, ignore_index, reduction, ls));
 }
 nl_tensor *nl_cross_entropy_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                      const nl_tensor *w, int64_t ignore_index, int reduction, double ls) {
-  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_class_loss(true, gout, x, t, w, ignore_index, reduction, ls);
-  return nn_class_loss("cross_entropy_backward", true, gout, x, t, w, ignore_index, reduction, ls);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("cross_entropy_backward", true, gout, x, t, w, ignore_index, reduction, ls));
 }
 nl_tensor *nl_nll_loss(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int64_t ignore_index,
                        int reduction) {
-  if (NN_ANY_DEV(x, t, w)) return nn_host_class_loss(false, NULL, x, t, w, ignore_index, reduction, 0);
-  return nn_class_loss("nll_loss", false, NULL, x, t, w, ignore_index, reduction, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("nll_loss", false, NULL, x, t, w, ignore_index, reduction, 0));
 }
 nl_tensor *nl_nll_loss_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                 const nl_tensor *w, int64_t ignore_index, int reduction) {
-  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_class_loss(false, gout, x, t, w, ignore_index, reduction, 0);
-  return nn_class_loss("nll_loss_backward", false, gout, x, t, w, ignore_index, reduction, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("nll_loss_backward", false, gout, x, t, w, ignore_index, reduction, 0));
 }
 
 /* ---- pointwise losses --------------------------------------------------------------------- */

@@ -48,6 +48,19 @@ typedef enum nl_nn_op {
   NL_NN_ROWS_PARAM,    /* io[0] gw, io[1] gb (C) <- in[0] gy, in[1] x seen as (N, C, S) T,
                           in[2] mean, in[3] rstd (N*G): the sums over n, s of channel c, whose
                           statistics row is n*G + c/Cg */
+  /* Class losses (cuda/nn_loss.cu; formulas: nn/loss.c). float64 throughout; nrm.N, C, S:
+   * x (N, C, S), M = N*S samples; i64 ignore_index; sc[0] label_smoothing; flags FUSED
+   * (cross_entropy: x are logits), PROBS (class-probability targets). */
+  NL_NN_CLS_CHECK,     /* out int64 [1] (holding M) = min(out, first sample whose in[0] target
+                          (M, int64) is not i64 and not in [0, nrm.C)); nrm.R = M */
+  NL_NN_CLS,           /* out li (M), out2 wi (M) per-sample loss and target weight; io[0] lp
+                          (N, C, S) log-probs written when FUSED <- in[0] x, in[1] t (M int64 or
+                          (N, C, S) probs), in[2] w (C) or NULL */
+  NL_NN_CLS_BWD,       /* out gx (N, C, S) <- in[0] lp (log-probs), in[1] t, in[2] w, in[3] g (M
+                          for "none", else 1), in[4] denom [1]; kind = reduction */
+  NL_NN_LOSS_SUM,      /* out [1] = sum in[0] (nrm.R) ("sum") or / den ("mean"), out2 [1] = den
+                          (each may be NULL); den = sum in[1] (nrm.R), or sc[0] when in[1] is
+                          NULL; kind = reduction; one block */
   NL_NN_OP_COUNT
 } nl_nn_op;
 
@@ -77,7 +90,8 @@ typedef struct nl_nn_kargs {
   nl_nn_geo geo;
   nl_nn_nrm nrm;
   double sc[12];           /* scalar parameters (activation a/b, optimizer hyper-parameters) */
-  int kind;                /* activation (nl_act) or optimizer kind */
+  int64_t i64;             /* integer parameter (class losses: ignore_index) */
+  int kind;                /* activation (nl_act), optimizer kind or loss reduction */
   int flags;               /* op specific: see NL_NN_F_* */
 } nl_nn_kargs;
 
@@ -88,6 +102,8 @@ enum {
   NL_NN_F_WD = 4, NL_NN_F_MOM = 8, NL_NN_F_FIRST = 16, NL_NN_F_NESTEROV = 32,
   NL_NN_F_MAXIMIZE = 64, NL_NN_F_AMSGRAD = 128, NL_NN_F_DECOUPLED = 256, NL_NN_F_CENTERED = 512,
   NL_NN_F_TRAIN = 1024,    /* batch_norm: training mode (batch statistics) */
+  NL_NN_F_FUSED = 2048,    /* class losses: cross_entropy (log_softmax fused in) */
+  NL_NN_F_PROBS = 4096,    /* class losses: class-probability targets */
 };
 
 typedef void (*nl_nn_kernel_fn)(const nl_nn_kargs *a);

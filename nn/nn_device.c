@@ -71,20 +71,6 @@ static int nn_back_all(const nn_host *H, int st, int n, nl_tensor ***outs, nl_te
   const nl_tensor *ts_[] = {__VA_ARGS__};                                                \
   if (nn_host_begin(op, &H, (int)(sizeof ts_ / sizeof ts_[0]), ts_) < 0)
 
-nl_tensor *nn_host_class_loss(bool ce, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
-                              const nl_tensor *w, int64_t ii, int red, double ls) {
-  const char *op = ce ? (gout ? "cross_entropy_backward" : "cross_entropy") : (gout ? "nll_loss_backward" : "nll_loss");
-  NN_BEGIN(op, x, t, w, gout) return NULL;
-  nl_tensor *r;
-  if (ce) r = gout ? nl_cross_entropy_backward(H.h[3], H.h[0], H.h[1], H.h[2], ii, red, ls)
-                   : nl_cross_entropy(H.h[0], H.h[1], H.h[2], ii, red, ls);
-  else r = gout ? nl_nll_loss_backward(H.h[3], H.h[0], H.h[1], H.h[2], ii, red)
-                : nl_nll_loss(H.h[0], H.h[1], H.h[2], ii, red);
-  r = nn_back(&H, r);
-  nn_host_end(&H);
-  return r;
-}
-
 nl_tensor *nn_host_pointwise(int kind, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                              const nl_tensor *w, const nl_tensor *pw, int red, double prm) {
   NN_BEGIN(kind == -1 ? "binary_cross_entropy" : kind == -2 ? "binary_cross_entropy_with_logits" : "loss",

@@ -6,19 +6,19 @@
 # nl_cu.cuh as the shim), then runs the nn/optim specs (PyTorch fixtures) on that binary.
 # What it checks: the kernels' index math and the device-path algebra of the front ends
 # (im2col + batched GEMM convolutions, pooling windows, dropout, embedding, optimizer
-# formulas). What it cannot: anything about real GPUs (races, launches, device numerics).
+# formulas, norms, class losses with their target check), run as one block of one thread. What it cannot: anything about real GPUs (races, launches, device numerics).
 set -e
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 emu=build-emu/emu
 mkdir -p "$emu"
 cp scripts/gpu/emu/nl_cu.cuh "$emu/"
-for f in nn_conv nn_pool nn_misc nn_norm optim; do
+for f in nn_conv nn_pool nn_misc nn_norm nn_loss optim; do
   sed -e 's/<<<[^>]*>>>//g' -e 's|#include "\.\./nn/|#include "nn/|' "cuda/$f.cu" > "$emu/$f.cpp"
 done
 cp scripts/gpu/emu/emu_table.cpp "$emu/"
 objs=
-for f in nn_conv nn_pool nn_misc nn_norm optim emu_table; do
+for f in nn_conv nn_pool nn_misc nn_norm nn_loss optim emu_table; do
   g++ -std=c++17 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-unused-variable -I"$emu" -I"$root" -I"$root/tensor" -I"$root/cuda" \
     -c "$emu/$f.cpp" -o "$emu/$f.o"
   objs="$objs $root/$emu/$f.o"

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include "nl_kernel.h"
 using std::isnan;
+using std::isinf;
 #define __global__
 #define __device__
 #define __host__
