@@ -138,3 +138,43 @@ void nl_cuda_nn_loss_sum(const nl_nn_kargs *a) {
                                                          a->kind, NL_FD(a->out), NL_FD(a->out2));
   nl_cu_check_launch("loss reduction");
 }
+
+/* ---- pointwise losses: nl_nn_math.h's nl_nn_pw_loss per element (float64) ---------------- */
+#include "../nn/nl_nn_math.h"
+
+/* forward (g NULL): out[i] = loss; backward: out[i] = coef * dloss/dx */
+__global__ void nl_pw_k(int k, const double *x, const double *t, const double *w, const double *pw,
+                        const double *g, double *out, int64_t n, double prm, int red) {
+  NL_CU_LOOP(i, n) {
+    double dl, l = nl_nn_pw_loss(k, x[i], t[i], w ? w[i] : 1.0, pw ? pw[i] : 1.0, prm, &dl);
+    if (g) {
+      double coef = red == 0 ? g[i] : red == 2 ? g[0] : g[0] / (double)n;
+      out[i] = coef * dl;
+    } else {
+      out[i] = l;
+    }
+  }
+}
+
+/* flag[0] = min(flag[0], first i with x[i] outside [0, 1] or NaN) (binary_cross_entropy) */
+__global__ void nl_bce_check_k(const double *x, long long *flag, int64_t n) {
+  NL_CU_LOOP(i, n) {
+    if (!(x[i] >= 0 && x[i] <= 1)) atomicMin((unsigned long long *)flag, (unsigned long long)i);
+  }
+}
+
+void nl_cuda_nn_pw(const nl_nn_kargs *a) {
+  int64_t n = a->nrm.R;
+  if (n == 0) return;
+  nl_pw_k<<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>(
+      a->kind, NL_FD(a->in[0]), NL_FD(a->in[1]), NL_FD(a->in[2]), NL_FD(a->in[3]), NL_FD(a->in[4]), NL_FD(a->out), n,
+      a->sc[0], (int)a->i64);
+  nl_cu_check_launch("pointwise loss");
+}
+
+void nl_cuda_nn_bce_check(const nl_nn_kargs *a) {
+  int64_t n = a->nrm.R;
+  if (n == 0) return;
+  nl_bce_check_k<<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>(NL_FD(a->in[0]), (long long *)nl_data(a->out), n);
+  nl_cu_check_launch("binary_cross_entropy (input check)");
+}

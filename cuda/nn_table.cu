@@ -22,6 +22,8 @@ void nl_cuda_nn_cls_check(const nl_nn_kargs *a);
 void nl_cuda_nn_cls(const nl_nn_kargs *a);
 void nl_cuda_nn_cls_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_loss_sum(const nl_nn_kargs *a);
+void nl_cuda_nn_pw(const nl_nn_kargs *a);
+void nl_cuda_nn_bce_check(const nl_nn_kargs *a);
 
 #define NL_NN_WRAP(NAME)                                                        \
   static void nl_cunw_##NAME(const nl_nn_kargs *a) {                            \
@@ -51,6 +53,8 @@ NL_NN_WRAP(cls_check)
 NL_NN_WRAP(cls)
 NL_NN_WRAP(cls_bwd)
 NL_NN_WRAP(loss_sum)
+NL_NN_WRAP(pw)
+NL_NN_WRAP(bce_check)
 
 static nl_nn_kernel_fn nl_cuda_nn_table[NL_NN_OP_COUNT];
 
@@ -73,5 +77,7 @@ __attribute__((constructor)) static void nl_cuda_nn_install(void) {
   nl_cuda_nn_table[NL_NN_CLS] = nl_cunw_cls;
   nl_cuda_nn_table[NL_NN_CLS_BWD] = nl_cunw_cls_bwd;
   nl_cuda_nn_table[NL_NN_LOSS_SUM] = nl_cunw_loss_sum;
+  nl_cuda_nn_table[NL_NN_PW] = nl_cunw_pw;
+  nl_cuda_nn_table[NL_NN_BCE_CHECK] = nl_cunw_bce_check;
   nl_nn_cuda_kernels = nl_cuda_nn_table;
 }

@@ -7,13 +7,15 @@
  *   the number of samples N*d...).
  * - nll_loss on log-probabilities.
  * - pointwise losses: mse, l1, smooth_l1(beta), huber(delta), kl_div(log_target), bce
- *   (log clamped at -100), bce_with_logits (stable form, pos_weight); "mean" divides by numel. */
+ *   (log clamped at -100), bce_with_logits (stable form, pos_weight); "mean" divides by numel.
+ * CUDA tensors take the same front ends (NN_DEVICE_SCOPE: same checks, float64 staging on the
+ * device) with cuda/nn_loss.cu's kernels in place of the loops; the validation of class
+ * indices and of bce's input range runs on the device and reads back one flag. */
 #include <math.h>
 #include <string.h>
 
 #include "nl_nn_kernel.h"
 #include "nl_nn_math.h"
-#include "nn_device.h"
 #include "nn_util.h"
 
 static const char *nn_red_name(int r) { return r == NL_RED_NONE ? "none" : r == NL_RED_MEAN ? "mean" : "sum"; }
@@ -84,29 +86,41 @@ static int nn_check_targets(const char *op, const int64_t *t, int64_t n, int64_t
   return 0;
 }
 
-/* The same check for targets td (M int64, contiguous) on a device: a kernel leaves the first
- * bad sample index in a one-element flag (M when none), read back with one tiny copy; then
- * the bad value itself is copied back for the CPU's message. */
-static int nn_check_targets_dev(const char *op, const nl_tensor *td, int64_t M, int64_t C, int64_t ignore) {
+/* Device-side validation: kernel op (NL_NN_CLS_CHECK, NL_NN_BCE_CHECK) leaves the first bad
+ * element index of t (M elements, contiguous) in a one-element int64 flag (M when none),
+ * read back with one tiny copy. Returns that index, or -1 with nl_error() set. */
+static int64_t nn_first_bad_dev(const char *op, nl_nn_op kop, const nl_tensor *t, int64_t M, int64_t C,
+                                int64_t ignore) {
   if (M == 0) return 0;
   int64_t one = 1;
-  nl_tensor *flag = nl_full(1, &one, (double)M, NL_INT64, nl_device_of(td));
+  nl_tensor *flag = nl_full(1, &one, (double)M, NL_INT64, nl_device_of(t));
   if (!flag) return -1;
   nl_nn_kargs k = {0};
-  k.out = flag, k.in[0] = td, k.nrm.R = M, k.nrm.C = C, k.i64 = ignore;
-  nl_tensor *hf = nl_nn_run(NL_NN_CLS_CHECK, &k, op) ? NULL : nl_to_device(flag, nl_cpu());
+  k.out = flag, k.in[0] = t, k.nrm.R = M, k.nrm.C = C, k.i64 = ignore;
+  nl_tensor *hf = nl_nn_run(kop, &k, op) ? NULL : nl_to_device(flag, nl_cpu());
   nl_tensor_free(flag);
   if (!hf) return -1;
   int64_t bad = L64(hf)[0];
   nl_tensor_free(hf);
-  if (bad >= M) return 0;
-  nl_tensor *flat = nl_reshape((nl_tensor *)td, 1, &M), *tv = flat ? nl_select(flat, 0, bad) : NULL;
+  return bad;
+}
+/* Element i of t (M elements, contiguous; int64 or float64) copied back as a double (NAN when
+ * the copy fails; the caller is reporting an error anyway). */
+static double nn_elem_dev(const nl_tensor *t, int64_t M, int64_t i) {
+  nl_tensor *flat = nl_reshape((nl_tensor *)t, 1, &M), *tv = flat ? nl_select(flat, 0, i) : NULL;
   nl_tensor *hv = tv ? nl_to_device(tv, nl_cpu()) : NULL;
   nl_tensor_free(flat), nl_tensor_free(tv);
-  if (!hv) return -1;
-  int64_t v = L64(hv)[0];
+  double v = !hv ? NAN : t->dtype == NL_INT64 ? (double)L64(hv)[0] : D(hv)[0];
   nl_tensor_free(hv);
-  return nn_target_error(op, v, C);
+  return v;
+}
+
+/* The class-index check of nn_check_targets for targets td on a device. */
+static int nn_check_targets_dev(const char *op, const nl_tensor *td, int64_t M, int64_t C, int64_t ignore) {
+  int64_t bad = nn_first_bad_dev(op, NL_NN_CLS_CHECK, td, M, C, ignore);
+  if (bad < 0) return -1;
+  if (bad >= M) return 0;
+  return nn_target_error(op, (int64_t)nn_elem_dev(td, M, bad), C);
 }
 
 /* The device path of nn_class_loss (validated; td: t contiguous, float64 for probabilities):
@@ -177,7 +191,7 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
  * (fused: x are logits) or nll_loss (x are log-probabilities). */
 static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gout, const nl_tensor *x,
                                 const nl_tensor *t, const nl_tensor *w, int64_t ignore, int red, double ls) {
-  nn_cls c;
+  nn_cls c = {0};
   if (nn_cls_check(op, x, t, w, red, fused ? ls : 0, fused, &c)) return NULL;
   int64_t M = c.N * c.S, C = c.C, S = c.S;
   if (gout && nn_check_gout(op, gout, x, red, M)) return NULL;
@@ -346,10 +360,38 @@ static nl_tensor *nn_pointwise(int kind, const nl_tensor *gout, const nl_tensor 
     return NULL;
   }
   nl_tensor *xd = nn_f64(x), *td = nn_f64(t), *gd = nn_f64(gout);
-  nl_tensor *out = nl_empty(gout || red == NL_RED_NONE ? x->ndim : 0, x->shape, NL_FLOAT64, nl_cpu());
+  nl_tensor *out = nl_empty(gout || red == NL_RED_NONE ? x->ndim : 0, x->shape, NL_FLOAT64, nl_device_of(x));
   if (!xd || !td || (gout && !gd) || !out) {
     nl_tensor_free(wd), nl_tensor_free(pd), nl_tensor_free(xd), nl_tensor_free(td), nl_tensor_free(gd), nl_tensor_free(out);
     return NULL;
+  }
+  if (nn_dev(x)) { /* cuda/nn_loss.cu: one thread per element, a one-block sum for the reductions */
+    bool reduce = !gout && red != NL_RED_NONE;
+    nl_tensor *buf = reduce ? nl_empty(1, &n, NL_FLOAT64, nl_device_of(x)) : NULL;
+    int st = reduce && !buf ? -1 : 0;
+    if (!st && kind == NN_BCE) {
+      int64_t bad = nn_first_bad_dev(op, NL_NN_BCE_CHECK, xd, n, 0, 0);
+      if (bad < 0) st = -1;
+      else if (bad < n) {
+        double v = nn_elem_dev(xd, n, bad);
+        st = nl_failc("%s: all elements of input should be between 0 and 1, got %g", op, v);
+      }
+    }
+    nl_nn_kargs k = {0};
+    k.out = reduce ? buf : out, k.in[0] = xd, k.in[1] = td, k.in[2] = wd, k.in[3] = pd, k.in[4] = gd;
+    k.kind = kind, k.i64 = red, k.sc[0] = prm, k.nrm.R = n;
+    if (!st) st = nl_nn_run(NL_NN_PW, &k, op);
+    if (!st && reduce) {
+      nl_nn_kargs q = {0};
+      q.out = out, q.in[0] = buf, q.sc[0] = (double)n, q.nrm.R = n, q.kind = red;
+      st = nl_nn_run(NL_NN_LOSS_SUM, &q, op);
+    }
+    nl_tensor_free(wd), nl_tensor_free(pd), nl_tensor_free(xd), nl_tensor_free(td), nl_tensor_free(gd), nl_tensor_free(buf);
+    if (st) {
+      nl_tensor_free(out);
+      return NULL;
+    }
+    return nn_to(out, x->dtype);
   }
   const double *xs = D(xd), *ts = D(td), *ws = D(wd), *ps = D(pd), *g = D(gd);
   double *o = D(out), total = 0;
@@ -377,28 +419,22 @@ static nl_tensor *nn_pointwise(int kind, const nl_tensor *gout, const nl_tensor 
 }
 
 nl_tensor *nl_pointwise_loss(nl_loss_kind kind, const nl_tensor *x, const nl_tensor *t, int red, double prm) {
-  if (NN_ANY_DEV(x, t)) return nn_host_pointwise((int)kind, NULL, x, t, NULL, NULL, red, prm);
-  return nn_pointwise(kind, NULL, x, t, NULL, NULL, red, prm);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(kind, NULL, x, t, NULL, NULL, red, prm));
 }
 nl_tensor *nl_pointwise_loss_backward(nl_loss_kind kind, const nl_tensor *gout, const nl_tensor *x,
                                       const nl_tensor *t, int red, double prm) {
-  if (NN_ANY_DEV(gout, x, t)) return nn_host_pointwise((int)kind, gout, x, t, NULL, NULL, red, prm);
-  return nn_pointwise(kind, gout, x, t, NULL, NULL, red, prm);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(kind, gout, x, t, NULL, NULL, red, prm));
 }
 nl_tensor *nl_bce(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int red) {
-  if (NN_ANY_DEV(x, t, w)) return nn_host_pointwise(-1, NULL, x, t, w, NULL, red, 0);
-  return nn_pointwise(NN_BCE, NULL, x, t, w, NULL, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE, NULL, x, t, w, NULL, red, 0));
 }
 nl_tensor *nl_bce_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int red) {
-  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_pointwise(-1, gout, x, t, w, NULL, red, 0);
-  return nn_pointwise(NN_BCE, gout, x, t, w, NULL, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE, gout, x, t, w, NULL, red, 0));
 }
 nl_tensor *nl_bce_with_logits(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, const nl_tensor *pw, int red) {
-  if (NN_ANY_DEV(x, t, w, pw)) return nn_host_pointwise(-2, NULL, x, t, w, pw, red, 0);
-  return nn_pointwise(NN_BCE_LOGITS, NULL, x, t, w, pw, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE_LOGITS, NULL, x, t, w, pw, red, 0));
 }
 nl_tensor *nl_bce_with_logits_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                        const nl_tensor *w, const nl_tensor *pw, int red) {
-  if (NN_ANY_DEV(gout, x, t, w, pw)) return nn_host_pointwise(-2, gout, x, t, w, pw, red, 0);
-  return nn_pointwise(NN_BCE_LOGITS, gout, x, t, w, pw, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE_LOGITS, gout, x, t, w, pw, red, 0));
 }

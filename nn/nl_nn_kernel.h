@@ -61,6 +61,12 @@ typedef enum nl_nn_op {
   NL_NN_LOSS_SUM,      /* out [1] = sum in[0] (nrm.R) ("sum") or / den ("mean"), out2 [1] = den
                           (each may be NULL); den = sum in[1] (nrm.R), or sc[0] when in[1] is
                           NULL; kind = reduction; one block */
+  NL_NN_PW,            /* pointwise losses (nl_nn_math.h): out (n) f64 = loss, or with in[4] g
+                          (n for "none", else 1) coef * d loss/dx <- in[0] x, in[1] t, in[2] w,
+                          in[3] pos_weight (n, f64, NULL: 1); kind = loss kind; i64 reduction;
+                          sc[0] the loss parameter; nrm.R = n */
+  NL_NN_BCE_CHECK,     /* out int64 [1] (holding n) = min(out, first i with in[0] x (n, f64)
+                          outside [0, 1]); nrm.R = n */
   NL_NN_OP_COUNT
 } nl_nn_op;
 

@@ -71,20 +71,6 @@ static int nn_back_all(const nn_host *H, int st, int n, nl_tensor ***outs, nl_te
   const nl_tensor *ts_[] = {__VA_ARGS__};                                                \
   if (nn_host_begin(op, &H, (int)(sizeof ts_ / sizeof ts_[0]), ts_) < 0)
 
-nl_tensor *nn_host_pointwise(int kind, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
-                             const nl_tensor *w, const nl_tensor *pw, int red, double prm) {
-  NN_BEGIN(kind == -1 ? "binary_cross_entropy" : kind == -2 ? "binary_cross_entropy_with_logits" : "loss",
-           x, t, w, pw, gout) return NULL;
-  nl_tensor *X = H.h[0], *T = H.h[1], *W = H.h[2], *PW = H.h[3], *GO = H.h[4], *r;
-  if (kind == -1) r = gout ? nl_bce_backward(GO, X, T, W, red) : nl_bce(X, T, W, red);
-  else if (kind == -2) r = gout ? nl_bce_with_logits_backward(GO, X, T, W, PW, red) : nl_bce_with_logits(X, T, W, PW, red);
-  else r = gout ? nl_pointwise_loss_backward((nl_loss_kind)kind, GO, X, T, red, prm)
-                : nl_pointwise_loss((nl_loss_kind)kind, X, T, red, prm);
-  r = nn_back(&H, r);
-  nn_host_end(&H);
-  return r;
-}
-
 nl_tensor *nn_host_pad(const nl_tensor *x, const nl_tensor *gy, int npad, const int64_t *pads, int mode,
                        double value) {
   NN_BEGIN(gy ? "pad_backward" : "pad", x, gy) return NULL;

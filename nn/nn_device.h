@@ -1,5 +1,5 @@
 /* nn_device.h: CUDA arguments of the nn front ends that have no dedicated device path yet
- * (pointwise losses, pad, one_hot, adaptive pools, max_pool1d): a host round trip.
+ * (pad, one_hot, adaptive pools, max_pool1d): a host round trip.
  *
  * The public front end checks nn_any_dev(its tensors) first; when one is on CUDA it calls
  * its nn_host_* twin (nn_device.c), which checks that every tensor is on the same device,
@@ -7,7 +7,7 @@
  * end (same code, same results as CPU tensors), copies the results back and writes in-place
  * outputs back into the caller's device tensors. Correct and synchronous, not fast: each
  * call waits for the device. Dedicated device paths (conv*, max/avg_pool2d, activations,
- * dropout, embedding, optimizers, batch/layer/group norm, cross_entropy, nll_loss) do not
+ * dropout, embedding, optimizers, batch/layer/group norm, all losses) do not
  * come here. */
 #ifndef NL_NN_DEVICE_H
 #define NL_NN_DEVICE_H
@@ -18,9 +18,6 @@ int nn_any_dev_(int n, const nl_tensor *const *ts);
 #define NN_ANY_DEV(...) \
   nn_any_dev_((int)(sizeof((const nl_tensor *[]){__VA_ARGS__}) / sizeof(const nl_tensor *)), (const nl_tensor *[]){__VA_ARGS__})
 
-/* pointwise losses: kind >= 0 nl_loss_kind; -1 bce; -2 bce_with_logits */
-nl_tensor *nn_host_pointwise(int kind, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
-                             const nl_tensor *w, const nl_tensor *pw, int reduction, double param);
 nl_tensor *nn_host_pad(const nl_tensor *x, const nl_tensor *gy, int npad, const int64_t *pads, int mode,
                        double value);
 nl_tensor *nn_host_one_hot(const nl_tensor *idx, int64_t C);

@@ -20,6 +20,8 @@ void nl_cuda_nn_cls_check(const nl_nn_kargs *a);
 void nl_cuda_nn_cls(const nl_nn_kargs *a);
 void nl_cuda_nn_cls_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_loss_sum(const nl_nn_kargs *a);
+void nl_cuda_nn_pw(const nl_nn_kargs *a);
+void nl_cuda_nn_bce_check(const nl_nn_kargs *a);
 static nl_nn_kernel_fn nl_emu_table[NL_NN_OP_COUNT];
 __attribute__((constructor)) static void nl_emu_install(void) {
   nl_emu_table[NL_NN_IM2COL] = nl_cuda_nn_im2col;
@@ -40,5 +42,7 @@ __attribute__((constructor)) static void nl_emu_install(void) {
   nl_emu_table[NL_NN_CLS] = nl_cuda_nn_cls;
   nl_emu_table[NL_NN_CLS_BWD] = nl_cuda_nn_cls_bwd;
   nl_emu_table[NL_NN_LOSS_SUM] = nl_cuda_nn_loss_sum;
+  nl_emu_table[NL_NN_PW] = nl_cuda_nn_pw;
+  nl_emu_table[NL_NN_BCE_CHECK] = nl_cuda_nn_bce_check;
   nl_nn_cuda_kernels = nl_emu_table;
 }
