@@ -33,6 +33,39 @@ static inline unsigned nl_cu_blocks(int64_t n) {
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);          \
        i += (int64_t)gridDim.x * blockDim.x)
 
+
+/* Deterministic block-wide sums of *a and *b for kernels launched with NL_CU_THREADS threads
+ * per block (one block per row / channel, threads striding over its elements): a fixed tree
+ * (warp shuffles, then warp 0 over the per-warp partials), no atomics, so the result depends
+ * only on the data. Every thread of the block must call it (uniform control flow); the sums
+ * are returned in every thread. */
+__device__ __forceinline__ void nl_cu_block_sum2(double *a, double *b) {
+  __shared__ double pa[NL_CU_THREADS / 32], pb[NL_CU_THREADS / 32];
+  __shared__ double ra, rb;
+  double x = *a, y = *b;
+  for (int o = 16; o > 0; o /= 2) {
+    x += __shfl_down_sync(0xffffffffu, x, o);
+    y += __shfl_down_sync(0xffffffffu, y, o);
+  }
+  int lane = threadIdx.x % 32, w = threadIdx.x / 32;
+  if (lane == 0) pa[w] = x, pb[w] = y;
+  __syncthreads();
+  if (w == 0) {
+    x = lane < NL_CU_THREADS / 32 ? pa[lane] : 0;
+    y = lane < NL_CU_THREADS / 32 ? pb[lane] : 0;
+    for (int o = 16; o > 0; o /= 2) {
+      x += __shfl_down_sync(0xffffffffu, x, o);
+      y += __shfl_down_sync(0xffffffffu, y, o);
+    }
+    if (lane == 0) ra = x, rb = y;
+  }
+  __syncthreads();
+  *a = ra, *b = rb;
+  __syncthreads(); /* the shared slots are reused by the next call */
+}
+/* Grid size for one block per item (rows, channels), block-stride loops beyond 65535. */
+static inline unsigned nl_cu_row_blocks(int64_t n) { return (unsigned)(n < 1 ? 1 : n > 65535 ? 65535 : n); }
+
 static inline cudaStream_t nl_cu_stream(void) { return 0; /* the legacy default stream */ }
 
 /* Records a failure (message in nl_error()) for nl_run to report; defined in kernels.cu. */

@@ -13,10 +13,21 @@ void nl_cuda_nn_avg_pool2d_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_act(const nl_nn_kargs *a);
 void nl_cuda_nn_act_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_optim(const nl_nn_kargs *a);
+void nl_cuda_nn_bn_fwd(const nl_nn_kargs *a);
+void nl_cuda_nn_bn_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_fwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_rows_param(const nl_nn_kargs *a);
+void nl_cuda_nn_cls_check(const nl_nn_kargs *a);
+void nl_cuda_nn_cls(const nl_nn_kargs *a);
+void nl_cuda_nn_cls_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_loss_sum(const nl_nn_kargs *a);
+void nl_cuda_nn_pw(const nl_nn_kargs *a);
+void nl_cuda_nn_bce_check(const nl_nn_kargs *a);
 
 #define NL_NN_WRAP(NAME)                                                        \
   static void nl_cunw_##NAME(const nl_nn_kargs *a) {                            \
-    const nl_tensor *t = a->out ? a->out : a->io[0];                            \
+    const nl_tensor *t = a->out ? a->out : a->out2 ? a->out2 : a->io[0];                            \
     if (cudaSetDevice(nl_device_of(t).index) != cudaSuccess) {                  \
       nl_cu_fail("%s: cannot select cuda:%d: %s", #NAME, nl_device_of(t).index, \
                  cudaGetErrorString(cudaGetLastError()));                       \
@@ -33,6 +44,17 @@ NL_NN_WRAP(avg_pool2d_bwd)
 NL_NN_WRAP(act)
 NL_NN_WRAP(act_bwd)
 NL_NN_WRAP(optim)
+NL_NN_WRAP(bn_fwd)
+NL_NN_WRAP(bn_bwd)
+NL_NN_WRAP(rows_fwd)
+NL_NN_WRAP(rows_bwd)
+NL_NN_WRAP(rows_param)
+NL_NN_WRAP(cls_check)
+NL_NN_WRAP(cls)
+NL_NN_WRAP(cls_bwd)
+NL_NN_WRAP(loss_sum)
+NL_NN_WRAP(pw)
+NL_NN_WRAP(bce_check)
 
 static nl_nn_kernel_fn nl_cuda_nn_table[NL_NN_OP_COUNT];
 
@@ -46,5 +68,16 @@ __attribute__((constructor)) static void nl_cuda_nn_install(void) {
   nl_cuda_nn_table[NL_NN_ACT] = nl_cunw_act;
   nl_cuda_nn_table[NL_NN_ACT_BWD] = nl_cunw_act_bwd;
   nl_cuda_nn_table[NL_NN_OPTIM] = nl_cunw_optim;
+  nl_cuda_nn_table[NL_NN_BN_FWD] = nl_cunw_bn_fwd;
+  nl_cuda_nn_table[NL_NN_BN_BWD] = nl_cunw_bn_bwd;
+  nl_cuda_nn_table[NL_NN_ROWS_FWD] = nl_cunw_rows_fwd;
+  nl_cuda_nn_table[NL_NN_ROWS_BWD] = nl_cunw_rows_bwd;
+  nl_cuda_nn_table[NL_NN_ROWS_PARAM] = nl_cunw_rows_param;
+  nl_cuda_nn_table[NL_NN_CLS_CHECK] = nl_cunw_cls_check;
+  nl_cuda_nn_table[NL_NN_CLS] = nl_cunw_cls;
+  nl_cuda_nn_table[NL_NN_CLS_BWD] = nl_cunw_cls_bwd;
+  nl_cuda_nn_table[NL_NN_LOSS_SUM] = nl_cunw_loss_sum;
+  nl_cuda_nn_table[NL_NN_PW] = nl_cunw_pw;
+  nl_cuda_nn_table[NL_NN_BCE_CHECK] = nl_cunw_bce_check;
   nl_nn_cuda_kernels = nl_cuda_nn_table;
 }

@@ -3,45 +3,15 @@
 #include <math.h>
 
 #include "nl_nn_kernel.h"
+#include "nl_nn_math.h"
 #include "nn_util.h"
 
-static inline double nn_act_f(nl_act a, double x, double p, double q) {
-  switch (a) {
-  case NL_ACT_GELU:
-    if (p != 0) return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
-    return 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  case NL_ACT_SILU: return x / (1 + exp(-x));
-  case NL_ACT_ELU: return x > 0 ? x : p * expm1(x);
-  case NL_ACT_LEAKY_RELU: return x > 0 ? x : p * x;
-  case NL_ACT_SOFTPLUS: return x * p > q ? x : log1p(exp(x * p)) / p;
-  case NL_ACT_HARDTANH: return x < p ? p : x > q ? q : x;
-  default: return x < 0 ? 0 : x > 6 ? 6 : x;
-  }
-}
-
-static inline double nn_act_d(nl_act a, double x, double p, double q) {
-  switch (a) {
-  case NL_ACT_GELU:
-    if (p != 0) {
-      double k = 0.7978845608028654, in = k * (x + 0.044715 * x * x * x), t = tanh(in);
-      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x);
-    }
-    return 0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x);
-  case NL_ACT_SILU: {
-    double s = 1 / (1 + exp(-x));
-    return s * (1 + x * (1 - s));
-  }
-  case NL_ACT_ELU: return x > 0 ? 1 : p * exp(x);
-  case NL_ACT_LEAKY_RELU: return x > 0 ? 1 : p;
-  case NL_ACT_SOFTPLUS: {
-    if (x * p > q) return 1;
-    double z = exp(x * p);
-    return z / (z + 1);
-  }
-  case NL_ACT_HARDTANH: return (x <= p || x >= q) ? 0 : 1;
-  default: return (x <= 0 || x >= 6) ? 0 : 1;
-  }
-}
+/* the formulas: nl_nn_math.h (shared with cuda/nn_misc.cu) */
+_Static_assert((int)NL_ACT_GELU == NL_NN_ACT_GELU && (int)NL_ACT_RELU6 == NL_NN_ACT_RELU6 &&
+               (int)NL_ACT_SOFTPLUS == NL_NN_ACT_SOFTPLUS && (int)NL_ACT_HARDTANH == NL_NN_ACT_HARDTANH,
+               "nl_act and nl_nn_math.h's kinds agree");
+#define nn_act_f(a, x, p, q) nl_nn_act_f((int)(a), x, p, q)
+#define nn_act_d(a, x, p, q) nl_nn_act_d((int)(a), x, p, q)
 
 static const char *nn_act_name(nl_act a) {
   static const char *n[] = {"gelu", "silu", "elu", "leaky_relu", "softplus", "hardtanh", "relu6"};

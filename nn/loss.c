@@ -7,11 +7,15 @@
  *   the number of samples N*d...).
  * - nll_loss on log-probabilities.
  * - pointwise losses: mse, l1, smooth_l1(beta), huber(delta), kl_div(log_target), bce
- *   (log clamped at -100), bce_with_logits (stable form, pos_weight); "mean" divides by numel. */
+ *   (log clamped at -100), bce_with_logits (stable form, pos_weight); "mean" divides by numel.
+ * CUDA tensors take the same front ends (NN_DEVICE_SCOPE: same checks, float64 staging on the
+ * device) with cuda/nn_loss.cu's kernels in place of the loops; the validation of class
+ * indices and of bce's input range runs on the device and reads back one flag. */
 #include <math.h>
 #include <string.h>
 
-#include "nn_device.h"
+#include "nl_nn_kernel.h"
+#include "nl_nn_math.h"
 #include "nn_util.h"
 
 static const char *nn_red_name(int r) { return r == NL_RED_NONE ? "none" : r == NL_RED_MEAN ? "mean" : "sum"; }
@@ -57,6 +61,8 @@ static int nn_cls_check(const char *op, const nl_tensor *x, const nl_tensor *t, 
     return 0;
   }
   if (nn_check_long(op, "target", t)) return -1;
+  if (!nl_device_eq(nl_device_of(t), nl_device_of(x)))
+    return nl_failc("%s: expected target on the same device as input", op);
   /* class-index target: x's shape without the class dim */
   int ok = t->ndim == x->ndim - 1;
   for (int i = 0, j = 0; ok && i < x->ndim; i++) {
@@ -68,13 +74,101 @@ static int nn_cls_check(const char *op, const nl_tensor *x, const nl_tensor *t, 
   return 0;
 }
 
+static int nn_target_error(const char *op, int64_t v, int64_t C) {
+  return nl_failc("%s: target %lld is out of range for %lld classes (expected 1..%lld)", op, nl_one_based(v),
+                  (long long)C, (long long)C);
+}
+
 /* Checks every class index (0-based) against [0, C) unless it equals ignore. */
 static int nn_check_targets(const char *op, const int64_t *t, int64_t n, int64_t C, int64_t ignore) {
   for (int64_t i = 0; i < n; i++)
-    if (t[i] != ignore && (t[i] < 0 || t[i] >= C))
-      return nl_failc("%s: target %lld is out of range for %lld classes (expected 1..%lld)", op,
-                      nl_one_based(t[i]), (long long)C, (long long)C);
+    if (t[i] != ignore && (t[i] < 0 || t[i] >= C)) return nn_target_error(op, t[i], C);
   return 0;
+}
+
+/* Device-side validation: kernel op (NL_NN_CLS_CHECK, NL_NN_BCE_CHECK) leaves the first bad
+ * element index of t (M elements, contiguous) in a one-element int64 flag (M when none),
+ * read back with one tiny copy. Returns that index, or -1 with nl_error() set. */
+static int64_t nn_first_bad_dev(const char *op, nl_nn_op kop, const nl_tensor *t, int64_t M, int64_t C,
+                                int64_t ignore) {
+  if (M == 0) return 0;
+  int64_t one = 1;
+  nl_tensor *flag = nl_full(1, &one, (double)M, NL_INT64, nl_device_of(t));
+  if (!flag) return -1;
+  nl_nn_kargs k = {0};
+  k.out = flag, k.in[0] = t, k.nrm.R = M, k.nrm.C = C, k.i64 = ignore;
+  nl_tensor *hf = nl_nn_run(kop, &k, op) ? NULL : nl_to_device(flag, nl_cpu());
+  nl_tensor_free(flag);
+  if (!hf) return -1;
+  int64_t bad = L64(hf)[0];
+  nl_tensor_free(hf);
+  return bad;
+}
+/* Element i of t (M elements, contiguous; int64 or float64) copied back as a double (NAN when
+ * the copy fails; the caller is reporting an error anyway). */
+static double nn_elem_dev(const nl_tensor *t, int64_t M, int64_t i) {
+  nl_tensor *flat = nl_reshape((nl_tensor *)t, 1, &M), *tv = flat ? nl_select(flat, 0, i) : NULL;
+  nl_tensor *hv = tv ? nl_to_device(tv, nl_cpu()) : NULL;
+  nl_tensor_free(flat), nl_tensor_free(tv);
+  double v = !hv ? NAN : t->dtype == NL_INT64 ? (double)L64(hv)[0] : D(hv)[0];
+  nl_tensor_free(hv);
+  return v;
+}
+
+/* The class-index check of nn_check_targets for targets td on a device. */
+static int nn_check_targets_dev(const char *op, const nl_tensor *td, int64_t M, int64_t C, int64_t ignore) {
+  int64_t bad = nn_first_bad_dev(op, NL_NN_CLS_CHECK, td, M, C, ignore);
+  if (bad < 0) return -1;
+  if (bad >= M) return 0;
+  return nn_target_error(op, (int64_t)nn_elem_dev(td, M, bad), C);
+}
+
+/* The device path of nn_class_loss (validated; td: t contiguous, float64 for probabilities):
+ * cuda/nn_loss.cu's per-sample kernel, a one-block reduction for the loss and the "mean"
+ * denominator, and the per-sample gradient kernel; float64 as on the CPU. */
+static nl_tensor *nn_class_loss_dev(const char *op, bool fused, const nl_tensor *gout, const nl_tensor *x,
+                                    const nl_tensor *td, const nl_tensor *w, int64_t ignore, int red, double ls,
+                                    const nn_cls *c) {
+  int64_t M = c->N * c->S, C = c->C, xs[3] = {c->N, c->C, c->S};
+  nl_device dev = nl_device_of(x);
+  if (!c->probs && nn_check_targets_dev(op, td, M, C, ignore)) return NULL;
+  nl_tensor *xd = nn_f64(x), *wd = nn_f64(w), *gd = nn_f64(gout);
+  nl_tensor *lpd = fused ? nl_empty(3, xs, NL_FLOAT64, dev) : NULL;
+  nl_tensor *li = nl_empty(1, &M, NL_FLOAT64, dev), *wi = nl_empty(1, &M, NL_FLOAT64, dev);
+  nl_tensor *sc = nl_empty(0, NULL, NL_FLOAT64, dev); /* reduced loss, or the denominator */
+  nl_tensor *gx = gout ? nl_empty(x->ndim, x->shape, NL_FLOAT64, dev) : NULL, *res = NULL;
+  if (!xd || (w && !wd) || (gout && !gd) || (fused && !lpd) || !li || !wi || !sc || (gout && !gx)) goto done;
+  nl_nn_kargs k = {0};
+  k.out = li, k.out2 = wi, k.io[0] = lpd, k.in[0] = xd, k.in[1] = td, k.in[2] = wd;
+  k.nrm.N = c->N, k.nrm.C = C, k.nrm.S = c->S, k.i64 = ignore, k.sc[0] = ls;
+  k.flags = (fused ? NL_NN_F_FUSED : 0) | (c->probs ? NL_NN_F_PROBS : 0);
+  if (nl_nn_run(NL_NN_CLS, &k, op)) goto done;
+  nl_nn_kargs q = {0}; /* sum of li (forward) and of wi (the denominator; M for probabilities) */
+  q.in[0] = gout ? NULL : li, q.in[1] = c->probs ? NULL : wi, q.sc[0] = (double)M, q.nrm.R = M, q.kind = red;
+  if (gout) q.out2 = sc;
+  else q.out = sc;
+  if (!gout) {
+    if (red == NL_RED_NONE) {
+      int nd = 0;
+      int64_t shape[NL_MAXDIM];
+      for (int i = 0; i < x->ndim; i++)
+        if (i != (x->ndim == 1 ? 0 : 1)) shape[nd++] = x->shape[i];
+      nl_tensor *v = nl_reshape(li, nd, shape);
+      res = nn_to(v, x->dtype);
+    } else if (!nl_nn_run(NL_NN_LOSS_SUM, &q, op)) {
+      res = nl_to_dtype(sc, x->dtype);
+    }
+    goto done;
+  }
+  if ((red != NL_RED_NONE || c->probs) && nl_nn_run(NL_NN_LOSS_SUM, &q, op)) goto done;
+  nl_nn_kargs b = {0};
+  b.out = gx, b.in[0] = fused ? lpd : xd, b.in[1] = td, b.in[2] = wd, b.in[3] = gd, b.in[4] = sc;
+  b.nrm = k.nrm, b.i64 = ignore, b.sc[0] = ls, b.flags = k.flags, b.kind = red;
+  if (!nl_nn_run(NL_NN_CLS_BWD, &b, op)) res = nn_to(gx, x->dtype), gx = NULL;
+done:
+  nl_tensor_free(xd), nl_tensor_free(wd), nl_tensor_free(gd), nl_tensor_free(lpd);
+  nl_tensor_free(li), nl_tensor_free(wi), nl_tensor_free(sc), nl_tensor_free(gx);
+  return res;
 }
 
 /* log_softmax of x (N, C, S) along C into lp (same layout). */
@@ -97,12 +191,17 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
  * (fused: x are logits) or nll_loss (x are log-probabilities). */
 static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gout, const nl_tensor *x,
                                 const nl_tensor *t, const nl_tensor *w, int64_t ignore, int red, double ls) {
-  nn_cls c;
+  nn_cls c = {0};
   if (nn_cls_check(op, x, t, w, red, fused ? ls : 0, fused, &c)) return NULL;
   int64_t M = c.N * c.S, C = c.C, S = c.S;
   if (gout && nn_check_gout(op, gout, x, red, M)) return NULL;
   nl_tensor *td = c.probs ? nn_f64(t) : nn_contig(t);
   if (!td) return NULL;
+  if (nn_dev(x)) {
+    nl_tensor *r = nn_class_loss_dev(op, fused, gout, x, td, w, ignore, red, ls, &c);
+    nl_tensor_free(td);
+    return r;
+  }
   if (!c.probs && nn_check_targets(op, L64(td), M, C, ignore)) {
     nl_tensor_free(td);
     return NULL;
@@ -188,23 +287,19 @@ static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gou
 
 nl_tensor *nl_cross_entropy(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w,
                             int64_t ignore_index, int reduction, double ls) {
-  if (NN_ANY_DEV(x, t, w)) return nn_host_class_loss(true, NULL, x, t, w, ignore_index, reduction, ls);
-  return nn_class_loss("cross_entropy", true, NULL, x, t, w, ignore_index, reduction, ls);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("cross_entropy", true, NULL, x, t, w, ignore_index, reduction, ls));
 }
 nl_tensor *nl_cross_entropy_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                      const nl_tensor *w, int64_t ignore_index, int reduction, double ls) {
-  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_class_loss(true, gout, x, t, w, ignore_index, reduction, ls);
-  return nn_class_loss("cross_entropy_backward", true, gout, x, t, w, ignore_index, reduction, ls);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("cross_entropy_backward", true, gout, x, t, w, ignore_index, reduction, ls));
 }
 nl_tensor *nl_nll_loss(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int64_t ignore_index,
                        int reduction) {
-  if (NN_ANY_DEV(x, t, w)) return nn_host_class_loss(false, NULL, x, t, w, ignore_index, reduction, 0);
-  return nn_class_loss("nll_loss", false, NULL, x, t, w, ignore_index, reduction, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("nll_loss", false, NULL, x, t, w, ignore_index, reduction, 0));
 }
 nl_tensor *nl_nll_loss_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                 const nl_tensor *w, int64_t ignore_index, int reduction) {
-  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_class_loss(false, gout, x, t, w, ignore_index, reduction, 0);
-  return nn_class_loss("nll_loss_backward", false, gout, x, t, w, ignore_index, reduction, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_class_loss("nll_loss_backward", false, gout, x, t, w, ignore_index, reduction, 0));
 }
 
 /* ---- pointwise losses --------------------------------------------------------------------- */
@@ -222,40 +317,12 @@ static const char *nn_loss_name(int k) {
   }
 }
 
-/* loss(x, t) of one element, and its derivative in x (*dl). w: weight, pw: pos_weight. */
-static inline double nn_pw(int k, double x, double t, double w, double pw, double prm, double *dl) {
-  double d = x - t, a = fabs(d);
-  switch (k) {
-  case NL_LOSS_MSE: *dl = 2 * d; return d * d;
-  case NL_LOSS_L1: *dl = (d > 0) - (d < 0); return a;
-  case NL_LOSS_SMOOTH_L1:
-    if (prm == 0 || a >= prm) { *dl = (d > 0) - (d < 0); return prm == 0 ? a : a - 0.5 * prm; }
-    *dl = d / prm;
-    return 0.5 * d * d / prm;
-  case NL_LOSS_HUBER:
-    if (a < prm) { *dl = d; return 0.5 * d * d; }
-    *dl = d > 0 ? prm : -prm;
-    return prm * (a - 0.5 * prm);
-  case NL_LOSS_KL_DIV:
-    if (prm != 0) { *dl = -exp(t); return exp(t) * (t - x); }
-    *dl = -t;
-    return (t == 0 ? 0.0 : t * log(t)) - t * x;
-  case NN_BCE: {
-    double lx = log(x) > -100 ? log(x) : -100, l1x = log1p(-x) > -100 ? log1p(-x) : -100;
-    double eps = (double)1e-12f; /* PyTorch's EPSILON is a float */
-    double den = (1 - x) * x > eps ? (1 - x) * x : eps;
-    *dl = w * (x - t) / den;
-    return -w * (t * lx + (1 - t) * l1x);
-  }
-  default: { /* bce with logits: (1-t)x + lw*(log1p(exp(-|x|)) + max(-x, 0)), lw = (pw-1)t+1 */
-    double lw = (pw - 1) * t + 1;
-    double sp = log1p(exp(-fabs(x))) + (x < 0 ? -x : 0); /* softplus(-x) */
-    double sig = x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
-    *dl = w * ((1 - t) - lw * (1 - sig));
-    return w * ((1 - t) * x + lw * sp);
-  }
-  }
-}
+/* loss(x, t) of one element and its derivative: nl_nn_math.h (shared with cuda/nn_loss.cu) */
+_Static_assert((int)NL_LOSS_MSE == NL_NN_LOSS_MSE && (int)NL_LOSS_L1 == NL_NN_LOSS_L1 &&
+               (int)NL_LOSS_SMOOTH_L1 == NL_NN_LOSS_SMOOTH_L1 && (int)NL_LOSS_HUBER == NL_NN_LOSS_HUBER &&
+               (int)NL_LOSS_KL_DIV == NL_NN_LOSS_KL_DIV && (int)NN_BCE == (int)NL_NN_LOSS_BCE &&
+               (int)NN_BCE_LOGITS == (int)NL_NN_LOSS_BCE_LOGITS, "loss kinds agree");
+#define nn_pw nl_nn_pw_loss
 
 /* An f64 contiguous copy of p broadcast to x's shape (weight, pos_weight), or NULL. */
 static nl_tensor *nn_bcast(const char *op, const char *what, const nl_tensor *p, const nl_tensor *x, int *err) {
@@ -293,10 +360,38 @@ static nl_tensor *nn_pointwise(int kind, const nl_tensor *gout, const nl_tensor 
     return NULL;
   }
   nl_tensor *xd = nn_f64(x), *td = nn_f64(t), *gd = nn_f64(gout);
-  nl_tensor *out = nl_empty(gout || red == NL_RED_NONE ? x->ndim : 0, x->shape, NL_FLOAT64, nl_cpu());
+  nl_tensor *out = nl_empty(gout || red == NL_RED_NONE ? x->ndim : 0, x->shape, NL_FLOAT64, nl_device_of(x));
   if (!xd || !td || (gout && !gd) || !out) {
     nl_tensor_free(wd), nl_tensor_free(pd), nl_tensor_free(xd), nl_tensor_free(td), nl_tensor_free(gd), nl_tensor_free(out);
     return NULL;
+  }
+  if (nn_dev(x)) { /* cuda/nn_loss.cu: one thread per element, a one-block sum for the reductions */
+    bool reduce = !gout && red != NL_RED_NONE;
+    nl_tensor *buf = reduce ? nl_empty(1, &n, NL_FLOAT64, nl_device_of(x)) : NULL;
+    int st = reduce && !buf ? -1 : 0;
+    if (!st && kind == NN_BCE) {
+      int64_t bad = nn_first_bad_dev(op, NL_NN_BCE_CHECK, xd, n, 0, 0);
+      if (bad < 0) st = -1;
+      else if (bad < n) {
+        double v = nn_elem_dev(xd, n, bad);
+        st = nl_failc("%s: all elements of input should be between 0 and 1, got %g", op, v);
+      }
+    }
+    nl_nn_kargs k = {0};
+    k.out = reduce ? buf : out, k.in[0] = xd, k.in[1] = td, k.in[2] = wd, k.in[3] = pd, k.in[4] = gd;
+    k.kind = kind, k.i64 = red, k.sc[0] = prm, k.nrm.R = n;
+    if (!st) st = nl_nn_run(NL_NN_PW, &k, op);
+    if (!st && reduce) {
+      nl_nn_kargs q = {0};
+      q.out = out, q.in[0] = buf, q.sc[0] = (double)n, q.nrm.R = n, q.kind = red;
+      st = nl_nn_run(NL_NN_LOSS_SUM, &q, op);
+    }
+    nl_tensor_free(wd), nl_tensor_free(pd), nl_tensor_free(xd), nl_tensor_free(td), nl_tensor_free(gd), nl_tensor_free(buf);
+    if (st) {
+      nl_tensor_free(out);
+      return NULL;
+    }
+    return nn_to(out, x->dtype);
   }
   const double *xs = D(xd), *ts = D(td), *ws = D(wd), *ps = D(pd), *g = D(gd);
   double *o = D(out), total = 0;
@@ -324,28 +419,22 @@ static nl_tensor *nn_pointwise(int kind, const nl_tensor *gout, const nl_tensor 
 }
 
 nl_tensor *nl_pointwise_loss(nl_loss_kind kind, const nl_tensor *x, const nl_tensor *t, int red, double prm) {
-  if (NN_ANY_DEV(x, t)) return nn_host_pointwise((int)kind, NULL, x, t, NULL, NULL, red, prm);
-  return nn_pointwise(kind, NULL, x, t, NULL, NULL, red, prm);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(kind, NULL, x, t, NULL, NULL, red, prm));
 }
 nl_tensor *nl_pointwise_loss_backward(nl_loss_kind kind, const nl_tensor *gout, const nl_tensor *x,
                                       const nl_tensor *t, int red, double prm) {
-  if (NN_ANY_DEV(gout, x, t)) return nn_host_pointwise((int)kind, gout, x, t, NULL, NULL, red, prm);
-  return nn_pointwise(kind, gout, x, t, NULL, NULL, red, prm);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(kind, gout, x, t, NULL, NULL, red, prm));
 }
 nl_tensor *nl_bce(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int red) {
-  if (NN_ANY_DEV(x, t, w)) return nn_host_pointwise(-1, NULL, x, t, w, NULL, red, 0);
-  return nn_pointwise(NN_BCE, NULL, x, t, w, NULL, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE, NULL, x, t, w, NULL, red, 0));
 }
 nl_tensor *nl_bce_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, int red) {
-  if (NN_ANY_DEV(gout, x, t, w)) return nn_host_pointwise(-1, gout, x, t, w, NULL, red, 0);
-  return nn_pointwise(NN_BCE, gout, x, t, w, NULL, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE, gout, x, t, w, NULL, red, 0));
 }
 nl_tensor *nl_bce_with_logits(const nl_tensor *x, const nl_tensor *t, const nl_tensor *w, const nl_tensor *pw, int red) {
-  if (NN_ANY_DEV(x, t, w, pw)) return nn_host_pointwise(-2, NULL, x, t, w, pw, red, 0);
-  return nn_pointwise(NN_BCE_LOGITS, NULL, x, t, w, pw, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE_LOGITS, NULL, x, t, w, pw, red, 0));
 }
 nl_tensor *nl_bce_with_logits_backward(const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
                                        const nl_tensor *w, const nl_tensor *pw, int red) {
-  if (NN_ANY_DEV(gout, x, t, w, pw)) return nn_host_pointwise(-2, gout, x, t, w, pw, red, 0);
-  return nn_pointwise(NN_BCE_LOGITS, gout, x, t, w, pw, red, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pointwise(NN_BCE_LOGITS, gout, x, t, w, pw, red, 0));
 }

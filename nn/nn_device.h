@@ -1,15 +1,14 @@
 /* nn_device.h: CUDA arguments of the nn front ends that have no dedicated device path yet
- * (norms, losses, pad, one_hot, adaptive pools, max_pool1d): a host round trip.
+ * (pad, one_hot, adaptive pools, max_pool1d): a host round trip.
  *
  * The public front end checks nn_any_dev(its tensors) first; when one is on CUDA it calls
  * its nn_host_* twin (nn_device.c), which checks that every tensor is on the same device,
  * copies them to the CPU (nl_to_device, through the cross-device copy), runs the CPU front
  * end (same code, same results as CPU tensors), copies the results back and writes in-place
- * outputs (batch_norm's running statistics) back into the caller's device tensors. Correct
- * and synchronous, not fast: each call waits for the device. Target validation of the
- * class losses happens on the host copy, so an out-of-range class is the same clear Lua
- * error as on the CPU (no device assert). Dedicated device paths (conv*, max/avg_pool2d,
- * activations, dropout, embedding, optimizers) do not come here. */
+ * outputs back into the caller's device tensors. Correct and synchronous, not fast: each
+ * call waits for the device. Dedicated device paths (conv*, max/avg_pool2d, activations,
+ * dropout, embedding, optimizers, batch/layer/group norm, all losses) do not
+ * come here. */
 #ifndef NL_NN_DEVICE_H
 #define NL_NN_DEVICE_H
 #include "nl_nn.h"
@@ -19,28 +18,6 @@ int nn_any_dev_(int n, const nl_tensor *const *ts);
 #define NN_ANY_DEV(...) \
   nn_any_dev_((int)(sizeof((const nl_tensor *[]){__VA_ARGS__}) / sizeof(const nl_tensor *)), (const nl_tensor *[]){__VA_ARGS__})
 
-int nn_host_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *running_var,
-                       const nl_tensor *weight, const nl_tensor *bias, bool training, double momentum,
-                       double eps, nl_tensor **y, nl_tensor **save_mean, nl_tensor **save_invstd);
-int nn_host_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *weight,
-                                const nl_tensor *save_mean, const nl_tensor *save_invstd,
-                                bool training, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb);
-int nn_host_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_tensor *weight,
-                       const nl_tensor *bias, double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd);
-int nn_host_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm, const nl_tensor *weight,
-                                const nl_tensor *mean, const nl_tensor *rstd, nl_tensor **gx,
-                                nl_tensor **gw, nl_tensor **gb);
-int nn_host_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *weight, const nl_tensor *bias,
-                       double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd);
-int nn_host_group_norm_backward(const nl_tensor *gy, const nl_tensor *x, int64_t G, const nl_tensor *weight,
-                                const nl_tensor *mean, const nl_tensor *rstd, nl_tensor **gx,
-                                nl_tensor **gw, nl_tensor **gb);
-/* class losses: cross entropy (ce) or nll; gout NULL: forward */
-nl_tensor *nn_host_class_loss(bool ce, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
-                              const nl_tensor *w, int64_t ignore_index, int reduction, double ls);
-/* pointwise losses: kind >= 0 nl_loss_kind; -1 bce; -2 bce_with_logits */
-nl_tensor *nn_host_pointwise(int kind, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
-                             const nl_tensor *w, const nl_tensor *pw, int reduction, double param);
 nl_tensor *nn_host_pad(const nl_tensor *x, const nl_tensor *gy, int npad, const int64_t *pads, int mode,
                        double value);
 nl_tensor *nn_host_one_hot(const nl_tensor *idx, int64_t C);

@@ -7,7 +7,7 @@
 const nl_nn_kernel_fn *nl_nn_cuda_kernels;
 
 int nl_nn_run(nl_nn_op op, const nl_nn_kargs *a, const char *name) {
-  const nl_tensor *o = a->out ? a->out : a->io[0];
+  const nl_tensor *o = a->out ? a->out : a->out2 ? a->out2 : a->io[0];
   nl_device dev = nl_device_of(o);
 #ifdef NL_NN_EMULATE /* scripts/gpu/emulate_nn.sh: the table runs on the host */
   if (nl_nn_cuda_kernels && nl_nn_cuda_kernels[op]) {

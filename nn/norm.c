@@ -2,10 +2,12 @@
  * Arithmetic in float64 (two-pass mean/variance); batch_norm reads and writes the big tensors
  * in their own dtype (no float64 copies), layer/group norm cast float64 results back.
  * All three normalise rows: xhat = (x - mean) * rstd, y = xhat * w + b; their backward is
- * gx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * w over each row. */
+ * gx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * w over each row.
+ * CUDA tensors take the same front ends (NN_DEVICE_SCOPE: same checks, same float64 small
+ * vectors, results on x's device) with cuda/nn_norm.cu's kernels in place of the loops. */
 #include <math.h>
 
-#include "nn_device.h"
+#include "nl_nn_kernel.h"
 #include "nn_util.h"
 
 static void nn_free4(nl_tensor *a, nl_tensor *b, nl_tensor *c, nl_tensor *d) {
@@ -96,19 +98,30 @@ NN_BN(float, _f32)
 NN_BN(double, _f64)
 #undef NN_BN
 
-int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *running_var,
-                  const nl_tensor *weight, const nl_tensor *bias, bool training, double momentum,
-                  double eps, nl_tensor **y, nl_tensor **save_mean, nl_tensor **save_invstd) {
+/* 0 when the running statistic t (may be NULL) is a float tensor on x's device */
+static int nn_check_running(const char *op, const char *what, const nl_tensor *t, const nl_tensor *x) {
+  if (!t) return 0;
+  if (nn_check_float(op, what, t)) return -1;
+  if (!nl_device_eq(nl_device_of(t), nl_device_of(x))) {
+    char d1[32], d2[32];
+    nl_device_name(nl_device_of(x), d1, sizeof d1);
+    nl_device_name(nl_device_of(t), d2, sizeof d2);
+    return nl_failc("%s: expected %s on %s (as input), got %s", op, what, d1, d2);
+  }
+  return 0;
+}
+
+static int nn_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *running_var,
+                         const nl_tensor *weight, const nl_tensor *bias, bool training, double momentum,
+                         double eps, nl_tensor **y, nl_tensor **save_mean, nl_tensor **save_invstd) {
   const char *op = "batch_norm";
-  if (NN_ANY_DEV(x, running_mean, running_var, weight, bias))
-    return nn_host_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, y, save_mean, save_invstd);
   if (nn_check_float(op, "input", x)) return -1;
   if (x->ndim < 2) return nl_failc("%s: expected input with at least 2 dims (N, C, *), got %s", op, SHP(x));
   int64_t N = x->shape[0], C = x->shape[1], S = 1;
   for (int i = 2; i < x->ndim; i++) S *= x->shape[i];
   if (nn_check_vec(op, "weight", weight, x, C) || nn_check_vec(op, "bias", bias, x, C)) return -1;
-  if (running_mean && nn_check_float(op, "running_mean", running_mean)) return -1;
-  if (running_var && nn_check_float(op, "running_var", running_var)) return -1;
+  if (nn_check_running(op, "running_mean", running_mean, x) || nn_check_running(op, "running_var", running_var, x))
+    return -1;
   if (running_mean && (running_mean->ndim != 1 || running_mean->shape[0] != C))
     return nl_failc("%s: expected running_mean of shape [%lld], got %s", op, (long long)C, SHP(running_mean));
   if (running_var && (running_var->ndim != 1 || running_var->shape[0] != C))
@@ -120,8 +133,9 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
     return nl_failc("%s: expected more than 1 value per channel when training, got input size %s", op, SHP(x));
   /* x and y stay in x's dtype (no float64 round trip of the big tensors); the statistics and
    * the per-channel vectors are float64 */
-  nl_tensor *xd = nn_contig(x), *yd = nl_empty(x->ndim, x->shape, x->dtype, nl_cpu());
-  nl_tensor *md = nl_empty(1, &C, NL_FLOAT64, nl_cpu()), *id = nl_empty(1, &C, NL_FLOAT64, nl_cpu());
+  nl_device dev = nl_device_of(x);
+  nl_tensor *xd = nn_contig(x), *yd = nl_empty(x->ndim, x->shape, x->dtype, dev);
+  nl_tensor *md = nl_empty(1, &C, NL_FLOAT64, dev), *id = nl_empty(1, &C, NL_FLOAT64, dev);
   nl_tensor *wd = nn_f64(weight), *bd = nn_f64(bias);
   nl_tensor *rmd = nn_f64(running_mean), *rvd = nn_f64(running_var);
   if (!xd || !yd || !md || !id || (weight && !wd) || (bias && !bd) || (running_mean && !rmd) || (running_var && !rvd)) {
@@ -131,11 +145,21 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
   nn_bn_geo bg = {N, C, S, training, momentum, eps};
   /* rmd/rvd may share memory with the caller's running stats (already float64 and
    * contiguous): new values are computed into locals first, then written. */
-  if (x->dtype == NL_FLOAT32) nn_bn_fwd_f32(nl_data(xd), nl_data(yd), D(md), D(id), D(rmd), D(rvd), D(wd), D(bd), &bg);
-  else nn_bn_fwd_f64(nl_data(xd), nl_data(yd), D(md), D(id), D(rmd), D(rvd), D(wd), D(bd), &bg);
   int st = 0;
-  if (training && running_mean && rmd != running_mean) st |= nl_copy_(running_mean, rmd);
-  if (training && running_var && rvd != running_var) st |= nl_copy_(running_var, rvd);
+  if (nn_dev(x)) { /* cuda/nn_norm.cu: one block per channel */
+    nl_nn_kargs k = {0};
+    k.out = yd, k.in[0] = xd, k.in[1] = wd, k.in[2] = bd;
+    k.io[0] = md, k.io[1] = id, k.io[2] = rmd, k.io[3] = rvd;
+    k.nrm.N = N, k.nrm.C = C, k.nrm.S = S;
+    k.flags = training ? NL_NN_F_TRAIN : 0, k.sc[0] = momentum, k.sc[1] = eps;
+    st = nl_nn_run(NL_NN_BN_FWD, &k, op);
+  } else if (x->dtype == NL_FLOAT32) {
+    nn_bn_fwd_f32(nl_data(xd), nl_data(yd), D(md), D(id), D(rmd), D(rvd), D(wd), D(bd), &bg);
+  } else {
+    nn_bn_fwd_f64(nl_data(xd), nl_data(yd), D(md), D(id), D(rmd), D(rvd), D(wd), D(bd), &bg);
+  }
+  if (!st && training && running_mean && rmd != running_mean) st |= nl_copy_(running_mean, rmd);
+  if (!st && training && running_var && rvd != running_var) st |= nl_copy_(running_var, rvd);
   if (training && running_mean) nl_bump_version(running_mean);
   if (training && running_var) nl_bump_version(running_var);
   nn_free4(xd, wd, bd, rmd), nl_tensor_free(rvd);
@@ -149,12 +173,17 @@ int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *runnin
   return 0;
 }
 
-int nl_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *weight,
-                           const nl_tensor *save_mean, const nl_tensor *save_invstd,
-                           bool training, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+int nl_batch_norm(const nl_tensor *x, nl_tensor *running_mean, nl_tensor *running_var,
+                  const nl_tensor *weight, const nl_tensor *bias, bool training, double momentum,
+                  double eps, nl_tensor **y, nl_tensor **save_mean, nl_tensor **save_invstd) {
+  NN_DEVICE_SCOPE(int, nn_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, y,
+                                     save_mean, save_invstd));
+}
+
+static int nn_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *weight,
+                                  const nl_tensor *save_mean, const nl_tensor *save_invstd,
+                                  bool training, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
   const char *op = "batch_norm_backward";
-  if (NN_ANY_DEV(gy, x, weight, save_mean, save_invstd))
-    return nn_host_batch_norm_backward(gy, x, weight, save_mean, save_invstd, training, gx, gw, gb);
   if (nn_check_float(op, "input", x) || nn_check_same(op, "grad_output", gy, x)) return -1;
   if (x->ndim < 2) return nl_failc("%s: expected input with at least 2 dims (N, C, *), got %s", op, SHP(x));
   int same = gy->ndim == x->ndim;
@@ -166,22 +195,41 @@ int nl_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_ten
       nn_check_vec(op, "save_invstd", save_invstd, x, C))
     return -1;
   nl_tensor *xd = nn_contig(x), *gd = nn_contig(gy), *wd = nn_f64(weight), *md = nn_f64(save_mean), *id = nn_f64(save_invstd);
-  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
-  nl_tensor *rw = nl_empty(1, &C, NL_FLOAT64, nl_cpu()), *rb = nl_empty(1, &C, NL_FLOAT64, nl_cpu());
+  nl_device dev = nl_device_of(x);
+  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, x->dtype, dev) : NULL;
+  nl_tensor *rw = nl_empty(1, &C, NL_FLOAT64, dev), *rb = nl_empty(1, &C, NL_FLOAT64, dev);
   if (!xd || !gd || (weight && !wd) || !md || !id || (gx && !rx) || !rw || !rb) {
     nn_free4(xd, gd, wd, md), nn_free4(id, rx, rw, rb);
     return -1;
   }
   nn_bn_geo bg = {N, C, S, training, 0, 0};
-  if (x->dtype == NL_FLOAT32)
+  int st = 0;
+  if (nn_dev(x)) { /* cuda/nn_norm.cu: one block per channel */
+    nl_nn_kargs k = {0};
+    k.out = rx, k.io[0] = rw, k.io[1] = rb;
+    k.in[0] = xd, k.in[1] = gd, k.in[2] = wd, k.in[3] = md, k.in[4] = id;
+    k.nrm.N = N, k.nrm.C = C, k.nrm.S = S, k.flags = training ? NL_NN_F_TRAIN : 0;
+    st = nl_nn_run(NL_NN_BN_BWD, &k, op);
+  } else if (x->dtype == NL_FLOAT32) {
     nn_bn_bwd_f32(nl_data(xd), nl_data(gd), rx ? nl_data(rx) : NULL, D(rw), D(rb), D(wd), D(md), D(id), &bg);
-  else
+  } else {
     nn_bn_bwd_f64(nl_data(xd), nl_data(gd), rx ? nl_data(rx) : NULL, D(rw), D(rb), D(wd), D(md), D(id), &bg);
+  }
   nn_free4(xd, gd, wd, md), nl_tensor_free(id);
+  if (st) {
+    nn_free4(rx, rw, rb, NULL);
+    return -1;
+  }
   nn_out(gx, rx);
   nn_out(gw, nn_to(rw, x->dtype));
   nn_out(gb, nn_to(rb, x->dtype));
   return 0;
+}
+
+int nl_batch_norm_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *weight,
+                           const nl_tensor *save_mean, const nl_tensor *save_invstd,
+                           bool training, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  NN_DEVICE_SCOPE(int, nn_batch_norm_backward(gy, x, weight, save_mean, save_invstd, training, gx, gw, gb));
 }
 
 /* ---- rows: shared by layer_norm (R rows of K) and group_norm (N*G rows of Cg*S) ---------- *
@@ -243,11 +291,43 @@ static void nn_rows_bwd(const nn_rows *rw, const double *g, const double *x, con
     }
 }
 
-int nl_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_tensor *weight,
-                  const nl_tensor *bias, double eps, nl_tensor **y, nl_tensor **mean,
-                  nl_tensor **rstd) {
+/* The common forward of layer_norm and group_norm (validated): y in x's dtype, mean and rstd
+ * of shape mshape (mnd dims, R elements). CPU: float64 copies and nn_rows_fwd; device: x in
+ * its dtype, float64 statistics, cuda/nn_norm.cu's rows kernel (one block per row). */
+static int nn_rows_forward(const char *op, const nn_rows *rw, const nl_tensor *x, const nl_tensor *weight,
+                           const nl_tensor *bias, double eps, int mnd, const int64_t *mshape, nl_tensor **y,
+                           nl_tensor **mean, nl_tensor **rstd) {
+  bool dv = nn_dev(x);
+  nl_device dev = nl_device_of(x);
+  nl_tensor *xd = dv ? nn_contig(x) : nn_f64(x), *wd = nn_f64(weight), *bd = nn_f64(bias);
+  nl_tensor *yd = nl_empty(x->ndim, x->shape, dv ? x->dtype : NL_FLOAT64, dev);
+  nl_tensor *md = nl_empty(mnd, mshape, NL_FLOAT64, dev), *rd = nl_empty(mnd, mshape, NL_FLOAT64, dev);
+  if (!xd || (weight && !wd) || (bias && !bd) || !yd || !md || !rd) {
+    nn_free4(xd, wd, bd, yd), nn_free4(md, rd, NULL, NULL);
+    return -1;
+  }
+  if (dv) {
+    nl_nn_kargs k = {0};
+    k.out = yd, k.io[0] = md, k.io[1] = rd, k.in[0] = xd, k.in[1] = wd, k.in[2] = bd, k.sc[0] = eps;
+    k.nrm.R = rw->R, k.nrm.K = rw->K, k.nrm.G = rw->G, k.nrm.Cg = rw->Cg, k.nrm.S = rw->S;
+    if (nl_nn_run(NL_NN_ROWS_FWD, &k, op)) {
+      nn_free4(xd, wd, bd, yd), nn_free4(md, rd, NULL, NULL);
+      return -1;
+    }
+  } else {
+    nn_rows_fwd(rw, D(xd), D(wd), D(bd), eps, D(yd), D(md), D(rd));
+  }
+  nn_free4(xd, wd, bd, NULL);
+  nn_out(y, dv ? yd : nn_to(yd, x->dtype));
+  nn_out(mean, nn_to(md, x->dtype));
+  nn_out(rstd, nn_to(rd, x->dtype));
+  return 0;
+}
+
+static int nn_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_tensor *weight,
+                         const nl_tensor *bias, double eps, nl_tensor **y, nl_tensor **mean,
+                         nl_tensor **rstd) {
   const char *op = "layer_norm";
-  if (NN_ANY_DEV(x, weight, bias)) return nn_host_layer_norm(x, nnorm, ns, weight, bias, eps, y, mean, rstd);
   if (nn_check_float(op, "input", x)) return -1;
   char b1[160];
   if (nnorm < 1 || nnorm > x->ndim)
@@ -271,19 +351,13 @@ int nl_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_ten
     if (i < x->ndim - nnorm) rw.R *= x->shape[i], sshape[i] = x->shape[i];
     else rw.K *= x->shape[i], sshape[i] = 1;
   }
-  nl_tensor *xd = nn_f64(x), *wd = nn_f64(weight), *bd = nn_f64(bias);
-  nl_tensor *yd = nl_empty(x->ndim, x->shape, NL_FLOAT64, nl_cpu());
-  nl_tensor *md = nl_empty(x->ndim, sshape, NL_FLOAT64, nl_cpu()), *rd = nl_empty(x->ndim, sshape, NL_FLOAT64, nl_cpu());
-  if (!xd || (weight && !wd) || (bias && !bd) || !yd || !md || !rd) {
-    nn_free4(xd, wd, bd, yd), nn_free4(md, rd, NULL, NULL);
-    return -1;
-  }
-  nn_rows_fwd(&rw, D(xd), D(wd), D(bd), eps, D(yd), D(md), D(rd));
-  nn_free4(xd, wd, bd, NULL);
-  nn_out(y, nn_to(yd, x->dtype));
-  nn_out(mean, nn_to(md, x->dtype));
-  nn_out(rstd, nn_to(rd, x->dtype));
-  return 0;
+  return nn_rows_forward(op, &rw, x, weight, bias, eps, x->ndim, sshape, y, mean, rstd);
+}
+
+int nl_layer_norm(const nl_tensor *x, int nnorm, const int64_t *ns, const nl_tensor *weight,
+                  const nl_tensor *bias, double eps, nl_tensor **y, nl_tensor **mean,
+                  nl_tensor **rstd) {
+  NN_DEVICE_SCOPE(int, nn_layer_norm(x, nnorm, ns, weight, bias, eps, y, mean, rstd));
 }
 
 /* The common backward of layer_norm and group_norm; param shape pshape (weight's). */
@@ -300,26 +374,45 @@ static int nn_rows_backward(const char *op, const nn_rows *rw, const nl_tensor *
   if (weight && (nn_check_same(op, "weight", weight, x) || nl_numel(weight) != (rw->G ? rw->G * rw->Cg : rw->K)))
     return nl_failc("%s: weight %s does not match input %s", op, SHP(weight), SHP(x));
   int64_t nch = rw->G ? rw->G * rw->Cg : rw->K;
-  nl_tensor *xd = nn_f64(x), *gd = nn_f64(gy), *wd = nn_f64(weight), *md = nn_f64(mean), *id = nn_f64(rstd);
-  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : NULL;
-  nl_tensor *rwt = nl_empty(pnd, pshape, NL_FLOAT64, nl_cpu()), *rb = nl_empty(pnd, pshape, NL_FLOAT64, nl_cpu());
+  /* device: x, gy and gx stay in x's dtype (the kernels accumulate in double) */
+  bool dv = nn_dev(x);
+  nl_device dev = nl_device_of(x);
+  nl_tensor *xd = dv ? nn_contig(x) : nn_f64(x), *gd = dv ? nn_contig(gy) : nn_f64(gy);
+  nl_tensor *wd = nn_f64(weight), *md = nn_f64(mean), *id = nn_f64(rstd);
+  nl_tensor *rx = gx ? nl_empty(x->ndim, x->shape, dv ? x->dtype : NL_FLOAT64, dev) : NULL;
+  nl_tensor *rwt = nl_empty(pnd, pshape, NL_FLOAT64, dev), *rb = nl_empty(pnd, pshape, NL_FLOAT64, dev);
   if (!xd || !gd || (weight && !wd) || !md || !id || (gx && !rx) || !rwt || !rb) {
     nn_free4(xd, gd, wd, md), nn_free4(id, rx, rwt, rb);
     return -1;
   }
-  nn_rows_bwd(rw, D(gd), D(xd), D(wd), D(md), D(id), D(rx), D(rwt), D(rb), nch);
+  if (dv) {
+    nl_nn_kargs k = {0};
+    k.nrm.R = rw->R, k.nrm.K = rw->K, k.nrm.G = rw->G, k.nrm.Cg = rw->Cg, k.nrm.S = rw->S;
+    k.out = rx, k.in[0] = gd, k.in[1] = xd, k.in[2] = wd, k.in[3] = md, k.in[4] = id;
+    int st = rx ? nl_nn_run(NL_NN_ROWS_BWD, &k, op) : 0;
+    /* the affine sums per channel: (N, C, S) view with statistics rows n*G + c/Cg */
+    nl_nn_kargs q = {0};
+    if (rw->G) q.nrm.N = rw->R / rw->G, q.nrm.C = nch, q.nrm.S = rw->S, q.nrm.G = rw->G, q.nrm.Cg = rw->Cg;
+    else q.nrm.N = rw->R, q.nrm.C = rw->K, q.nrm.S = 1, q.nrm.G = 1, q.nrm.Cg = rw->K;
+    q.io[0] = rwt, q.io[1] = rb, q.in[0] = gd, q.in[1] = xd, q.in[2] = md, q.in[3] = id;
+    if (!st) st = nl_nn_run(NL_NN_ROWS_PARAM, &q, op);
+    if (st) {
+      nn_free4(xd, gd, wd, md), nn_free4(id, rx, rwt, rb);
+      return -1;
+    }
+  } else {
+    nn_rows_bwd(rw, D(gd), D(xd), D(wd), D(md), D(id), D(rx), D(rwt), D(rb), nch);
+  }
   nn_free4(xd, gd, wd, md), nl_tensor_free(id);
-  nn_out(gx, rx);
+  nn_out(gx, rx); /* CPU: float64 (autograd casts it to the input's dtype); device: x's dtype */
   nn_out(gw, nn_to(rwt, x->dtype));
   nn_out(gb, nn_to(rb, x->dtype));
   return 0;
 }
 
-int nl_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm,
-                           const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
-                           nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
-  if (NN_ANY_DEV(gy, x, weight, mean, rstd))
-    return nn_host_layer_norm_backward(gy, x, nnorm, weight, mean, rstd, gx, gw, gb);
+static int nn_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm,
+                                  const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
+                                  nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
   const char *op = "layer_norm_backward";
   if (nn_check_float(op, "input", x)) return -1;
   if (nnorm < 1 || nnorm > x->ndim) return nl_failc("%s: normalized dims %d out of range for input %s", op, nnorm, SHP(x));
@@ -329,6 +422,12 @@ int nl_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm,
     else rw.K *= x->shape[i];
   }
   return nn_rows_backward(op, &rw, gy, x, weight, mean, rstd, nnorm, x->shape + x->ndim - nnorm, gx, gw, gb);
+}
+
+int nl_layer_norm_backward(const nl_tensor *gy, const nl_tensor *x, int nnorm,
+                           const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
+                           nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  NN_DEVICE_SCOPE(int, nn_layer_norm_backward(gy, x, nnorm, weight, mean, rstd, gx, gw, gb));
 }
 
 static int nn_group_check(const char *op, const nl_tensor *x, int64_t G, nn_rows *rw) {
@@ -344,37 +443,33 @@ static int nn_group_check(const char *op, const nl_tensor *x, int64_t G, nn_rows
   return 0;
 }
 
-int nl_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *weight, const nl_tensor *bias,
-                  double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd) {
-  if (NN_ANY_DEV(x, weight, bias)) return nn_host_group_norm(x, G, weight, bias, eps, y, mean, rstd);
+static int nn_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *weight, const nl_tensor *bias,
+                         double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd) {
   const char *op = "group_norm";
   nn_rows rw;
   if (nn_group_check(op, x, G, &rw)) return -1;
   int64_t C = x->shape[1];
   if (nn_check_vec(op, "weight", weight, x, C) || nn_check_vec(op, "bias", bias, x, C)) return -1;
   int64_t ms[2] = {x->shape[0], G};
-  nl_tensor *xd = nn_f64(x), *wd = nn_f64(weight), *bd = nn_f64(bias);
-  nl_tensor *yd = nl_empty(x->ndim, x->shape, NL_FLOAT64, nl_cpu());
-  nl_tensor *md = nl_empty(2, ms, NL_FLOAT64, nl_cpu()), *rd = nl_empty(2, ms, NL_FLOAT64, nl_cpu());
-  if (!xd || (weight && !wd) || (bias && !bd) || !yd || !md || !rd) {
-    nn_free4(xd, wd, bd, yd), nn_free4(md, rd, NULL, NULL);
-    return -1;
-  }
-  nn_rows_fwd(&rw, D(xd), D(wd), D(bd), eps, D(yd), D(md), D(rd));
-  nn_free4(xd, wd, bd, NULL);
-  nn_out(y, nn_to(yd, x->dtype));
-  nn_out(mean, nn_to(md, x->dtype));
-  nn_out(rstd, nn_to(rd, x->dtype));
-  return 0;
+  return nn_rows_forward(op, &rw, x, weight, bias, eps, 2, ms, y, mean, rstd);
+}
+
+int nl_group_norm(const nl_tensor *x, int64_t G, const nl_tensor *weight, const nl_tensor *bias,
+                  double eps, nl_tensor **y, nl_tensor **mean, nl_tensor **rstd) {
+  NN_DEVICE_SCOPE(int, nn_group_norm(x, G, weight, bias, eps, y, mean, rstd));
+}
+
+static int nn_group_norm_backward(const nl_tensor *gy, const nl_tensor *x, int64_t G,
+                                  const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
+                                  nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
+  const char *op = "group_norm_backward";
+  nn_rows rw;
+  if (nn_group_check(op, x, G, &rw)) return -1;
+  return nn_rows_backward(op, &rw, gy, x, weight, mean, rstd, 1, &x->shape[1], gx, gw, gb);
 }
 
 int nl_group_norm_backward(const nl_tensor *gy, const nl_tensor *x, int64_t G,
                            const nl_tensor *weight, const nl_tensor *mean, const nl_tensor *rstd,
                            nl_tensor **gx, nl_tensor **gw, nl_tensor **gb) {
-  if (NN_ANY_DEV(gy, x, weight, mean, rstd))
-    return nn_host_group_norm_backward(gy, x, G, weight, mean, rstd, gx, gw, gb);
-  const char *op = "group_norm_backward";
-  nn_rows rw;
-  if (nn_group_check(op, x, G, &rw)) return -1;
-  return nn_rows_backward(op, &rw, gy, x, weight, mean, rstd, 1, &x->shape[1], gx, gw, gb);
+  NN_DEVICE_SCOPE(int, nn_group_norm_backward(gy, x, G, weight, mean, rstd, gx, gw, gb));
 }

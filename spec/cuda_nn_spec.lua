@@ -116,6 +116,101 @@ describe_gpu("cuda nn vs cpu #gpu", function()
     end
   end)
 
+  -- issue 9, second part: norms and losses run on the device (cuda/nn_norm.cu, nn_loss.cu),
+  -- no host round trip; sizes above one block's 256 threads exercise the block reductions.
+  local function on_cuda(t) return tostring(t.device):find("cuda", 1, true) ~= nil end
+
+  it("batch_norm on the device: 2-d and 3-d inputs, no affine, channels larger than a block, eval with affine", function()
+    for _, dt in ipairs(dts) do
+      for _, shp in ipairs({{16, 5}, {3, 4, 700}, {2, 3, 17, 19}}) do
+        local C = shp[2]
+        local rm_c, rv_c = torch.randn(C, {dtype = dt[1]}), torch.rand(C, {dtype = dt[1]}) + 0.5
+        local rm_g, rv_g = rm_c:cuda(), rv_c:cuda()
+        local x = r(table.unpack(shp)):to(dt[1]) * 3 + 1
+        check(function(x_)
+          local g = on_cuda(x_)
+          return F.batch_norm(x_, g and rm_g or rm_c, g and rv_g or rv_c, {training = true, momentum = 0.3})
+        end, {x}, dt[2], "batch_norm training " .. #shp .. "-d")
+        close(rm_g, rm_c, dt[2], "running_mean (momentum 0.3)")
+        close(rv_g, rv_c, dt[2], "running_var (unbiased)")
+        check(function(x_, w_, b_)
+          local g = on_cuda(x_)
+          local y = F.batch_norm(x_, g and rm_g or rm_c, g and rv_g or rv_c, {weight = w_, bias = b_})
+          if g then assert.is_true(on_cuda(y)) end
+          return y
+        end, {x, r(C):to(dt[1]), r(C):to(dt[1])}, dt[2], "batch_norm eval " .. #shp .. "-d")
+      end
+    end
+  end)
+
+  it("layer_norm and group_norm on the device: rows longer than a block, no affine", function()
+    for _, dt in ipairs(dts) do
+      check(function(x_) return F.layer_norm(x_, {1000}) end, {r(3, 1000):to(dt[1]) * 2 + 1}, dt[2], "layer_norm K=1000")
+      check(function(x_, w_, b_) return F.layer_norm(x_, {3, 7}, {weight = w_, bias = b_}) end,
+        {r(2, 5, 3, 7):to(dt[1]), r(3, 7):to(dt[1]), r(3, 7):to(dt[1])}, dt[2], "layer_norm 2 dims")
+      check(function(x_, w_, b_) return F.group_norm(x_, 4, {weight = w_, bias = b_}) end,
+        {r(3, 8, 300):to(dt[1]), r(8):to(dt[1]), r(8):to(dt[1])}, dt[2], "group_norm 4 groups x 600")
+      check(function(x_) return F.group_norm(x_, 1) end, {r(2, 3, 5, 5):to(dt[1])}, dt[2], "group_norm 1 group")
+    end
+  end)
+
+  it("cross_entropy and nll_loss on the device: spatial targets, probabilities, every option; the CPU's errors", function()
+    for _, dt in ipairs(dts) do
+      local x = r(4, 6, 3, 5):to(dt[1])
+      local t = torch.randint(1, 7, {4, 3, 5}, {dtype = torch.int64})
+      t[1][2][3] = 4
+      local w = torch.rand(6, {dtype = dt[1]}) + 0.1
+      for _, red in ipairs({"mean", "sum", "none"}) do
+        check(function(x_, w_, t_) return F.cross_entropy(x_, t_, {weight = w_, ignore_index = 4, reduction = red, label_smoothing = 0.2}) end,
+          {x, w, t}, dt[2], "cross_entropy spatial " .. red)
+        check(function(x_, w_, t_) return F.nll_loss(x_, t_, {weight = w_, ignore_index = 4, reduction = red}) end,
+          {x, w, t}, dt[2], "nll_loss spatial " .. red)
+        check(function(x_, p_) return F.cross_entropy(x_, p_, {reduction = red, label_smoothing = 0.1}) end,
+          {r(5, 7):to(dt[1]), torch.softmax(r(5, 7), 2):to(dt[1])}, dt[2], "cross_entropy probabilities " .. red)
+      end
+      check(function(x_, t_) return F.cross_entropy(x_, t_) end, {r(6):to(dt[1]), torch.tensor(3, {dtype = torch.int64})}, dt[2],
+        "cross_entropy 1-d input")
+      local y = F.cross_entropy(x:cuda(), t:cuda())
+      assert.is_true(on_cuda(y))
+      for _, bad in ipairs({{{2, 0, 1}, "cross_entropy"}, {{2, 3, 8}, "nll_loss"}}) do
+        local xb, tb = r(3, 7):to(dt[1]), torch.tensor(bad[1], {dtype = torch.int64})
+        local okc, errc = pcall(F[bad[2]], xb, tb)
+        local okg, errg = pcall(F[bad[2]], xb:cuda(), tb:cuda())
+        assert.is_false(okc)
+        assert.is_false(okg)
+        assert.are.equal(tostring(errc), tostring(errg)) -- same message: "target N is out of range ..."
+      end
+    end
+  end)
+
+  it("pointwise losses on the device, forward and backward, every reduction; bce's range error", function()
+    for _, dt in ipairs(dts) do
+      local x, y = r(4, 9):to(dt[1]), r(4, 9):to(dt[1])
+      local p, q = torch.rand(4, 9, {dtype = dt[1]}) * 0.98 + 0.01, torch.rand(4, 9, {dtype = dt[1]})
+      for _, red in ipairs({"mean", "sum", "none"}) do
+        local o = {reduction = red}
+        check(function(a, b) return F.mse_loss(a, b, o) end, {x, y}, dt[2], "mse " .. red)
+        check(function(a, b) return F.l1_loss(a, b, o) end, {x, y}, dt[2], "l1 " .. red)
+        check(function(a, b) return F.smooth_l1_loss(a, b, {reduction = red, beta = 0.7}) end, {x, y}, dt[2], "smooth_l1 " .. red)
+        check(function(a, b) return F.huber_loss(a, b, {reduction = red, delta = 0.5}) end, {x, y}, dt[2], "huber " .. red)
+        check(function(a, b) return F.kl_div(a, b, o) end, {torch.log(p), q}, dt[2], "kl_div " .. red)
+        check(function(a, b) return F.kl_div(a, b, {reduction = red, log_target = true}) end, {x, y}, dt[2], "kl_div log_target " .. red)
+        -- (bce has no derivative for its target: the target is captured, not an input)
+        check(function(a, w_) return F.binary_cross_entropy(a, on_cuda(a) and q:cuda() or q, {weight = w_, reduction = red}) end,
+          {p, torch.rand(9, {dtype = dt[1]})}, dt[2], "bce " .. red)
+        check(function(a, b, w_, pw_) return F.binary_cross_entropy_with_logits(a, b, {weight = w_, pos_weight = pw_, reduction = red}) end,
+          {x, q, torch.rand(4, 1, {dtype = dt[1]}), torch.rand(9, {dtype = dt[1]}) + 0.5}, dt[2], "bce_with_logits " .. red)
+      end
+      assert.is_true(on_cuda(F.mse_loss(x:cuda(), y:cuda())))
+      local bad = torch.tensor({0.5, 1.25, -1}, {dtype = dt[1]})
+      local okc, errc = pcall(F.binary_cross_entropy, bad, torch.ones(3, {dtype = dt[1]}))
+      local okg, errg = pcall(F.binary_cross_entropy, bad:cuda(), torch.ones(3, {dtype = dt[1]}):cuda())
+      assert.is_false(okc)
+      assert.is_false(okg)
+      assert.are.equal(tostring(errc), tostring(errg)) -- "... got 1.25", the first bad element
+    end
+  end)
+
   it("activations, embedding, pad", function()
     for _, dt in ipairs(dts) do
       local x = (r(4, 7) * 3):to(dt[1])

@@ -1,24 +1,24 @@
 #!/bin/sh
 # scripts/gpu/emulate_nn.sh [spec files...]: exercises the nn/optim DEVICE paths without a GPU.
 # Builds build-emu (CPU-only, -DNL_NN_EMULATE) in which every nn front end with a device path
-# takes it for CPU tensors too, with the kernel files cuda/nn_conv.cu, nn_pool.cu, nn_misc.cu
-# and optim.cu compiled as sequential host C++ (launch syntax stripped, scripts/gpu/emu/
+# takes it for CPU tensors too, with the kernel files cuda/nn_conv.cu, nn_pool.cu, nn_misc.cu,
+# nn_norm.cu, nn_loss.cu and optim.cu compiled as sequential host C++ (launch syntax stripped, scripts/gpu/emu/
 # nl_cu.cuh as the shim), then runs the nn/optim specs (PyTorch fixtures) on that binary.
 # What it checks: the kernels' index math and the device-path algebra of the front ends
 # (im2col + batched GEMM convolutions, pooling windows, dropout, embedding, optimizer
-# formulas). What it cannot: anything about real GPUs (races, launches, device numerics).
+# formulas, norms, class losses with their target check), run as one block of one thread. What it cannot: anything about real GPUs (races, launches, device numerics).
 set -e
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 emu=build-emu/emu
 mkdir -p "$emu"
 cp scripts/gpu/emu/nl_cu.cuh "$emu/"
-for f in nn_conv nn_pool nn_misc optim; do
+for f in nn_conv nn_pool nn_misc nn_norm nn_loss optim; do
   sed -e 's/<<<[^>]*>>>//g' -e 's|#include "\.\./nn/|#include "nn/|' "cuda/$f.cu" > "$emu/$f.cpp"
 done
 cp scripts/gpu/emu/emu_table.cpp "$emu/"
 objs=
-for f in nn_conv nn_pool nn_misc optim emu_table; do
+for f in nn_conv nn_pool nn_misc nn_norm nn_loss optim emu_table; do
   g++ -std=c++17 -O1 -Wall -Wextra -Wno-unused-parameter -Wno-unused-variable -I"$emu" -I"$root" -I"$root/tensor" -I"$root/cuda" \
     -c "$emu/$f.cpp" -o "$emu/$f.o"
   objs="$objs $root/$emu/$f.o"
