@@ -13,6 +13,7 @@
 
 #include "nn_device.h"
 #include "nn_util.h"
+#include "../tensor/nl_iter.h" /* NL_OMP_FOR_IF */
 
 static const char *nn_red_name(int r) { return r == NL_RED_NONE ? "none" : r == NL_RED_MEAN ? "mean" : "sum"; }
 
@@ -79,7 +80,7 @@ static int nn_check_targets(const char *op, const int64_t *t, int64_t n, int64_t
 
 /* log_softmax of x (N, C, S) along C into lp (same layout). */
 static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
-#pragma omp parallel for if (c->N * c->C * c->S > 32768)
+  NL_OMP_FOR_IF(c->N * c->C * c->S > 32768,
   for (int64_t n = 0; n < c->N; n++)
     for (int64_t s = 0; s < c->S; s++) {
       const double *xr = x + n * c->C * c->S + s;
@@ -90,7 +91,7 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
       for (int64_t k = 0; k < c->C; k++) sum += exp(xr[k * c->S] - m);
       double lse = m + log(sum);
       for (int64_t k = 0; k < c->C; k++) lr[k * c->S] = xr[k * c->S] - lse;
-    }
+    });
 }
 
 /* Forward (gout NULL: returns the loss) or backward (returns d loss / d x) of cross_entropy
