@@ -17,6 +17,7 @@
 #include "nl_nn_kernel.h"
 #include "nl_nn_math.h"
 #include "nn_util.h"
+#include "../tensor/nl_iter.h" /* NL_OMP_FOR_IF */
 
 static const char *nn_red_name(int r) { return r == NL_RED_NONE ? "none" : r == NL_RED_MEAN ? "mean" : "sum"; }
 
@@ -173,7 +174,7 @@ done:
 
 /* log_softmax of x (N, C, S) along C into lp (same layout). */
 static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
-#pragma omp parallel for if (c->N * c->C * c->S > 32768)
+  NL_OMP_FOR_IF(c->N * c->C * c->S > 32768,
   for (int64_t n = 0; n < c->N; n++)
     for (int64_t s = 0; s < c->S; s++) {
       const double *xr = x + n * c->C * c->S + s;
@@ -184,7 +185,7 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
       for (int64_t k = 0; k < c->C; k++) sum += exp(xr[k * c->S] - m);
       double lse = m + log(sum);
       for (int64_t k = 0; k < c->C; k++) lr[k * c->S] = xr[k * c->S] - lse;
-    }
+    });
 }
 
 /* Forward (gout NULL: returns the loss) or backward (returns d loss / d x) of cross_entropy

@@ -14,6 +14,7 @@
 #include "../tensor/nl_ops.h"
 #include "nl_nn_kernel.h"
 #include "nn_util.h"
+#include "../tensor/nl_iter.h" /* NL_OMP_FOR_IF */
 
 #define NL_OPTIM_GRAIN 32768
 #define NL_OPTIM_SLOTS 5 /* param, grad and up to three state tensors */
@@ -140,23 +141,23 @@ static int nl_dev_step(const char *op, nl_slot *s, int kind, const double *sc, i
     const bool use_wd = h->weight_decay != 0, use_mom = h->momentum != 0;                   \
     const bool fst = first ? first[i] : false, nes = h->nesterov, mx = h->maximize;         \
     if (!use_mom) {                                                                         \
-      _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                \
+      NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                \
       for (int64_t j = 0; j < ne; j++) {                                                    \
         T d = mx ? -G[j] : G[j];                                                            \
         if (use_wd) d = d + wd * P[j];                                                      \
         P[j] = P[j] + nlr * d;                                                              \
-      }                                                                                     \
+      });                                                                                     \
     } else if (fst) { /* buf = clone(d) */                                                  \
-      _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                \
+      NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                \
       for (int64_t j = 0; j < ne; j++) {                                                    \
         T d = mx ? -G[j] : G[j];                                                            \
         if (use_wd) d = d + wd * P[j];                                                      \
         B[j] = d;                                                                           \
         d = nes ? d + mom * d : d;                                                          \
         P[j] = P[j] + nlr * d;                                                              \
-      }                                                                                     \
+      });                                                                                     \
     } else {                                                                                \
-      _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                \
+      NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                \
       for (int64_t j = 0; j < ne; j++) {                                                    \
         T d = mx ? -G[j] : G[j];                                                            \
         if (use_wd) d = d + wd * P[j];                                                      \
@@ -164,7 +165,7 @@ static int nl_dev_step(const char *op, nl_slot *s, int kind, const double *sc, i
         B[j] = b;                                                                           \
         d = nes ? d + mom * b : b;                                                          \
         P[j] = P[j] + nlr * d;                                                              \
-      }                                                                                     \
+      });                                                                                     \
     }                                                                                       \
   }
 
@@ -195,7 +196,7 @@ int nl_sgd_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
     const T wd = (T)h->weight_decay, decay = (T)(1 - h->lr * h->weight_decay);                \
     const bool cwd = !h->decoupled && h->weight_decay != 0, dec = h->decoupled;               \
     const bool mx = h->maximize, ams = h->amsgrad;                                            \
-    _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                    \
+    NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                    \
     for (int64_t j = 0; j < ne; j++) {                                                        \
       T g = mx ? -G[j] : G[j];                                                                \
       T p = P[j];                                                                             \
@@ -213,7 +214,7 @@ int nl_sgd_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
       }                                                                                       \
       T denom = NL_SQRT(v) / bc2s + eps;                                                         \
       P[j] = p + nss * (m / denom);                                                           \
-    }                                                                                         \
+    });                                                                                         \
   }
 
 int nl_adam_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
@@ -244,7 +245,7 @@ int nl_adam_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
     const T eps = (T)h->eps, mom = (T)h->momentum, nlr = (T)-h->lr;                           \
     const bool use_wd = h->weight_decay != 0, cen = h->centered, use_mom = h->momentum > 0;   \
     const bool mx = h->maximize;                                                              \
-    _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                    \
+    NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                    \
     for (int64_t j = 0; j < ne; j++) {                                                        \
       T g = mx ? -G[j] : G[j];                                                                \
       if (use_wd) g = g + wd * P[j];                                                          \
@@ -266,7 +267,7 @@ int nl_adam_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
       } else {                                                                                \
         P[j] = P[j] + nlr * (g / avg);                                                        \
       }                                                                                       \
-    }                                                                                         \
+    });                                                                                         \
   }
 
 int nl_rmsprop_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
@@ -293,7 +294,7 @@ int nl_rmsprop_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
     const double clr = h->lr / (1 + (steps[i] - 1) * h->lr_decay);                            \
     const T nclr = (T)-clr, wd = (T)h->weight_decay, eps = (T)h->eps;                         \
     const bool use_wd = h->weight_decay != 0, mx = h->maximize;                               \
-    _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                    \
+    NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                    \
     for (int64_t j = 0; j < ne; j++) {                                                        \
       T g = mx ? -G[j] : G[j];                                                                \
       if (use_wd) g = g + wd * P[j];                                                          \
@@ -301,7 +302,7 @@ int nl_rmsprop_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
       S[j] = sum;                                                                             \
       T std = NL_SQRT(sum) + eps;                                                                \
       P[j] = P[j] + nclr * (g / std);                                                         \
-    }                                                                                         \
+    });                                                                                         \
   }
 
 int nl_adagrad_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
@@ -324,7 +325,7 @@ int nl_adagrad_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
     const T wd = (T)h->weight_decay, rho = (T)h->rho, orho = (T)(1 - h->rho);                 \
     const T eps = (T)h->eps, nlr = (T)-h->lr;                                                 \
     const bool use_wd = h->weight_decay != 0, mx = h->maximize;                               \
-    _Pragma("omp parallel for schedule(static) if (ne >= NL_OPTIM_GRAIN)")                    \
+    NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                    \
     for (int64_t j = 0; j < ne; j++) {                                                        \
       T g = mx ? -G[j] : G[j];                                                                \
       if (use_wd) g = g + wd * P[j];                                                          \
@@ -334,7 +335,7 @@ int nl_adagrad_step(int n, nl_tensor *const *params, nl_tensor *const *grads,
       T delta = NL_SQRT(AD[j] + eps) / std * g;                                                  \
       AD[j] = AD[j] * rho + orho * delta * delta;                                             \
       P[j] = P[j] + nlr * delta;                                                              \
-    }                                                                                         \
+    });                                                                                         \
   }
 
 int nl_adadelta_step(int n, nl_tensor *const *params, nl_tensor *const *grads,

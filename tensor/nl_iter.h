@@ -16,6 +16,18 @@
 #define NL_ITER_MAX 4
 /* Below this many elements a kernel runs on one thread (OpenMP overhead dominates). */
 #define NL_PAR_GRAIN 32768
+/* NL_OMP_FOR_IF(cond, for (...) {...}): an OpenMP static `parallel for` only when cond holds,
+ * else the plain loop. GCC's `if (false)` clause still enters GOMP_parallel (a team of one:
+ * ~1,800 instructions and an aligned allocation per loop in callgrind), which is most of a
+ * small tensor's optimizer step or loss. */
+#define NL_OMP_FOR_IF(cond, ...)                                  \
+  do {                                                           \
+    if (cond) {                                                  \
+      _Pragma("omp parallel for schedule(static)") __VA_ARGS__   \
+    } else {                                                     \
+      __VA_ARGS__                                                \
+    }                                                            \
+  } while (0)
 
 typedef struct nl_iter {
   int ndim;                                /* after coalescing; >= 1 */

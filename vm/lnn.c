@@ -8,6 +8,7 @@
 #include "ltensor.h"
 
 #include "../autograd/nl_ag_nn.h"
+#include "../tensor/nl_ops.h"
 
 static nl_tensor *opt_t(lua_State *L, int i) { return lua_isnoneornil(L, i) ? NULL : nl_lua_check(L, i); }
 
@@ -236,6 +237,29 @@ static int l_cross_entropy(lua_State *L) {
                                   red(L, 5), luaL_optnumber(L, 6, 0)));
   return 1;
 }
+/* cross_entropy_1b(x, t, w, ignore_index, reduction, label_smoothing): as cross_entropy, with
+ * the Lua API's 1-based class labels and ignore_index (F.cross_entropy's `t:long() - 1` done
+ * here: no Lua crossings, one temporary). Float targets (class probabilities) pass as they are. */
+static int l_cross_entropy_1b(lua_State *L) {
+  nl_tensor *x = nl_lua_check(L, 1), *t = nl_lua_check(L, 2), *w = opt_t(L, 3);
+  lua_Integer ignore = luaL_optinteger(L, 4, -100);
+  int r = red(L, 5);
+  double ls = luaL_optnumber(L, 6, 0);
+  nl_tensor *tz;
+  if (t->dtype == NL_FLOAT32 || t->dtype == NL_FLOAT64 || t->dtype == NL_FLOAT16) {
+    nl_tensor_retain(t);
+    tz = t;
+  } else {
+    nl_tensor *tl = nl_to_dtype(t, NL_INT64);
+    tz = tl ? nl_binary_scalar(NL_OP_SUB, tl, 1, true, false) : NULL;
+    nl_tensor_free(tl);
+    if (!tz) return nl_lua_error(L);
+  }
+  nl_tensor *loss = nl_ag_cross_entropy(x, tz, w, ignore - 1, r, ls);
+  nl_tensor_free(tz);
+  nl_lua_push(L, loss);
+  return 1;
+}
 static int l_cross_entropy_backward(lua_State *L) {
   nl_lua_push(L, nl_cross_entropy_backward(nl_lua_check(L, 1), nl_lua_check(L, 2), nl_lua_check(L, 3), opt_t(L, 4),
                                            luaL_optinteger(L, 5, -100), red(L, 6), luaL_optnumber(L, 7, 0)));
@@ -380,7 +404,7 @@ NN_ACT(relu6, NL_ACT_RELU6, NONE, NONE)
 static const luaL_Reg nn_regs[] = {
     R(conv2d), R(conv1d), R(conv_transpose2d), {"max_pool2d", l_max_pool2d}, {"max_pool2d_backward", l_max_pool2d_backward},
     {"max_pool1d", l_max_pool1d}, {"max_pool1d_backward", l_max_pool1d_backward}, R(avg_pool2d), R(adaptive_avg_pool2d), {"adaptive_max_pool2d", l_adaptive_max_pool2d},
-    R(batch_norm), R(layer_norm), R(group_norm), R(cross_entropy), R(nll_loss), R(mse_loss), R(l1_loss),
+    R(batch_norm), R(layer_norm), R(group_norm), R(cross_entropy), {"cross_entropy_1b", l_cross_entropy_1b}, R(nll_loss), R(mse_loss), R(l1_loss),
     R(smooth_l1_loss), R(huber_loss), R(kl_div), {"binary_cross_entropy", l_bce},
     {"binary_cross_entropy_backward", l_bce_backward}, {"binary_cross_entropy_with_logits", l_bce_logits},
     {"binary_cross_entropy_with_logits_backward", l_bce_logits_backward}, R(dropout), {"dropout2d", l_dropout2d},

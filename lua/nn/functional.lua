@@ -342,6 +342,9 @@ local function class_target(fname, t)
 end
 
 function F.cross_entropy(input, target, ...)
+  if select("#", ...) == 0 and torch.is_tensor(input) and torch.is_tensor(target) then
+    return K.cross_entropy_1b(input, target, nil, -100, "mean", 0) -- the defaults: no parsing
+  end
   local o = args("cross_entropy", { "weight", "size_average", "ignore_index", "reduce", "reduction", "label_smoothing" }, ...)
   check_tensor("cross_entropy", "input", input)
   local red = reduction_of(o)

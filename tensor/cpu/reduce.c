@@ -32,13 +32,13 @@
     int64_t nch_ = (I) <= 1 ? 1 : ((I) + NL_RCHUNK - 1) / NL_RCHUNK;                       \
     int64_t ntask_ = (O) * nch_;                                                           \
     int par_ = (O) * (R) * (I) >= NL_PAR_GRAIN && ntask_ > 1;                              \
-    _Pragma("omp parallel for schedule(static) if (par_)")                                 \
+    NL_OMP_FOR_IF(par_,                                 \
     for (int64_t t_ = 0; t_ < ntask_; t_++) {                                              \
       int64_t o = t_ / nch_, i0 = (t_ % nch_) * NL_RCHUNK;                                 \
       int64_t ni = (I) - i0 < NL_RCHUNK ? (I) - i0 : NL_RCHUNK;                            \
       (void)ni;                                                                            \
       __VA_ARGS__                                                                          \
-    }                                                                                      \
+    });                                                                                      \
   } while (0)
 
 /* ---- pairwise sums of contiguous runs (double accumulation) ---------------------------- */
