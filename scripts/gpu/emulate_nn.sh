@@ -1,12 +1,15 @@
 #!/bin/sh
 # scripts/gpu/emulate_nn.sh [spec files...]: exercises the nn/optim DEVICE paths without a GPU.
 # Builds build-emu (CPU-only, -DNL_NN_EMULATE) in which every nn front end with a device path
-# takes it for CPU tensors too, with the kernel files cuda/nn_conv.cu, nn_pool.cu, nn_misc.cu,
-# nn_norm.cu, nn_loss.cu and optim.cu compiled as sequential host C++ (launch syntax stripped, scripts/gpu/emu/
-# nl_cu.cuh as the shim), then runs the nn/optim specs (PyTorch fixtures) on that binary.
+# takes it for CPU tensors too, with the kernel files cuda/nn_conv.cu, nn_pool.cu,
+# nn_misc.cu, nn_norm.cu, nn_loss.cu and optim.cu compiled as sequential host C++ (launch
+# syntax stripped, scripts/gpu/emu/nl_cu.cuh as the shim: one block of one thread), then runs
+# the nn/optim specs (PyTorch fixtures) on that binary.
 # What it checks: the kernels' index math and the device-path algebra of the front ends
 # (im2col + batched GEMM convolutions, pooling windows, dropout, embedding, optimizer
-# formulas, norms, class losses with their target check), run as one block of one thread. What it cannot: anything about real GPUs (races, launches, device numerics).
+# formulas, norms, class and pointwise losses with their on-device input checks).
+# What it cannot: anything about real GPUs (races, launches, device numerics), nor the
+# shuffle/shared-memory tree of nl_cu_block_sum2 (with one thread the sum is the partial).
 set -e
 cd "$(dirname "$0")/../.."
 root=$(pwd)
