@@ -93,3 +93,16 @@ describe("matmul / addmm gradients in the transposed operand's layout", function
     end
   end)
 end)
+
+describe("max_pool2d 2x2/2 window loop", function()
+  it("keeps the first maximum on ties and lets NaN win, as the general loop", function()
+    for _, dt in ipairs({ torch.float32, torch.float64 }) do
+      local x = torch.tensor({ { { 1, 1, 0 / 0, 2 }, { 1, 0, 5, 1 } } }, { dtype = dt })
+      local y, i = nn.functional.max_pool2d(x, 2, { return_indices = true })
+      assert.equal(1, y[1][1][1]:item())
+      assert.equal(1, i[1][1][1]:item()) -- first of the tied 1s (1-based flat index)
+      assert.is_true(y[1][1][2]:isnan():item())
+      assert.equal(3, i[1][1][2]:item())
+    end
+  end)
+end)
