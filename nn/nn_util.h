@@ -94,4 +94,12 @@ static inline int64_t *L64(const nl_tensor *t) { return (int64_t *)nl_data(t); }
 static inline void nn_out(nl_tensor **out, nl_tensor *r) {
   if (out) *out = r; else nl_tensor_free(r);
 }
+/* NN_CLONES: a hot nn loop (pool.c's 2x2 window) compiled for AVX-512 and AVX2 as well as baseline
+ * x86-64, picked once at load time (copies and selections only: the results are the same on every ISA). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define NN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NN_CLONES
+#endif
+
 #endif

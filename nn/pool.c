@@ -82,12 +82,46 @@ static int nn_out_shape(const nl_tensor *x, int nd, int64_t oh, int64_t ow, int6
 typedef struct nn_mp_geo {
   int64_t P, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
 } nn_mp_geo;
+/* One plane of a 2x2 stride-2 max pool without padding, every window inside the plane:
+ * y (OH, OW), flat argmax ix (OH, OW) of x (H rows of W). The four candidates are taken in
+ * the general loop's order (row-major in the window, first maximum wins, NaN wins), with
+ * constant offsets and selects so the ow loop vectorises. */
+#define NN_MP22(T, S)                                                                            \
+  NN_CLONES static void nn_mp22##S(const T *restrict xp, T *restrict yp, int64_t *restrict ip,   \
+                                   int64_t W, int64_t OH, int64_t OW) {                          \
+    for (int64_t oh = 0; oh < OH; oh++) {                                                        \
+      const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                                               \
+      T *yr = yp + oh * OW;                                                                      \
+      int64_t *ir = ip + oh * OW, b0 = 2 * oh * W;                                               \
+      for (int64_t ow = 0; ow < OW; ow++) {                                                      \
+        T m = r0[2 * ow], v;                                                                     \
+        int64_t best = b0 + 2 * ow;                                                              \
+        int up;                                                                                  \
+        v = r0[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + 2 * ow + 1 : best; \
+        v = r1[2 * ow], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + W + 2 * ow : best; \
+        v = r1[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m;                             \
+        best = up ? b0 + W + 2 * ow + 1 : best;                                                  \
+        yr[ow] = m;                                                                              \
+        ir[ow] = best;                                                                           \
+      }                                                                                          \
+    }                                                                                            \
+  }
+NN_MP22(float, _f32)
+NN_MP22(double, _f64)
+#undef NN_MP22
+
 #define NN_MAXPOOL(T, S)                                                                          \
   static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
     int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
     /* fast path: no padding or dilation, every window inside the plane (LeNet's 2x2/2) */     \
     if (g->ph == 0 && g->pw == 0 && g->dh == 1 && g->dw == 1 && OH > 0 && OW > 0 &&              \
         (OH - 1) * g->sh + g->kh <= H && (OW - 1) * g->sw + g->kw <= W) {                        \
+      if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2) { /* LeNet's 2x2/2 */             \
+        _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                 \
+        for (int64_t pl = 0; pl < g->P; pl++)                                                    \
+          nn_mp22##S(xs + pl * H * W, ys + pl * OH * OW, is + pl * OH * OW, W, OH, OW);          \
+        return;                                                                                  \
+      }                                                                                          \
       int64_t kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;                                    \
       _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                   \
       for (int64_t pl = 0; pl < g->P; pl++) {                                                    \

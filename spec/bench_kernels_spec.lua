@@ -57,3 +57,52 @@ describe("fused relu / sigmoid backward", function()
     end
   end)
 end)
+
+describe("matmul / addmm gradients in the transposed operand's layout", function()
+  it("gives weight.grad of x @ w:t() contiguous and equal to the plain product", function()
+    torch.manual_seed(3)
+    for _, dt in ipairs({ torch.float32, torch.float64 }) do
+      local w = torch.randn(5, 7, { dtype = dt, requires_grad = true })
+      local b = torch.randn(5, { dtype = dt, requires_grad = true })
+      local x = torch.randn(4, 7, { dtype = dt, requires_grad = true })
+      local gy = torch.randn(4, 5, { dtype = dt })
+      for _, f in ipairs({
+        function() return torch.addmm(b, x, w:t()) end, -- nn.Linear's node
+        function() return x:mm(w:t()) end,              -- MmBackward
+        function() return x:t():t():matmul(w:t()) end,
+      }) do
+        w.grad, x.grad = nil, nil
+        f():backward(gy)
+        assert.is_true(w.grad:is_contiguous())
+        assert.is_true(close(w.grad, gy:t():mm(x:detach()), 1e-5))
+        assert.is_true(close(x.grad, gy:mm(w:detach()), 1e-5))
+        -- accumulation into the kept grad: twice the product
+        f():backward(gy)
+        assert.is_true(close(w.grad, 2 * gy:t():mm(x:detach()), 1e-5))
+      end
+      -- a transposed first operand: its gradient keeps that layout too
+      local a = torch.randn(7, 4, { dtype = dt, requires_grad = true })
+      local m = torch.randn(7, 5, { dtype = dt })
+      a:t():mm(m):backward(gy)
+      assert.is_true(a.grad:is_contiguous())
+      assert.is_true(close(a.grad, m:mm(gy:t()), 1e-5))
+      -- double backward through the rearranged product
+      local gw = torch.autograd.grad(torch.addmm(b, x, w:t()):pow(2):sum(), { w }, { create_graph = true })[1]
+      local h = torch.autograd.grad(gw:sum(), { x })[1]
+      assert.equal(4, h.shape[1]); assert.equal(7, h.shape[2])
+    end
+  end)
+end)
+
+describe("max_pool2d 2x2/2 window loop", function()
+  it("keeps the first maximum on ties and lets NaN win, as the general loop", function()
+    for _, dt in ipairs({ torch.float32, torch.float64 }) do
+      local x = torch.tensor({ { { 1, 1, 0 / 0, 2 }, { 1, 0, 5, 1 } } }, { dtype = dt })
+      local y, i = nn.functional.max_pool2d(x, 2, { return_indices = true })
+      assert.equal(1, y[1][1][1]:item())
+      assert.equal(1, i[1][1][1]:item()) -- first of the tied 1s (1-based flat index)
+      assert.is_true(y[1][1][2]:isnan():item())
+      assert.equal(3, i[1][1][2]:item())
+    end
+  end)
+end)
