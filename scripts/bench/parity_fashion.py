@@ -8,7 +8,11 @@ weights ("final.<name>") and the test accuracy. scripts/bench/parity_fashion.lua
 nnlua's twin from the same weights on the same batches and compares.
 
     /usr/bin/python3 scripts/bench/parity_fashion.py --out DIR [--seed 1] [--epochs 2] [--steps N]
-        [--threads 1] [--no-shuffle]
+        [--threads 1] [--no-shuffle] [--perturb EPS --compare REFDIR]
+
+The control for float32 drift: --perturb EPS trains PyTorch itself from the initial weights
+times (1 + EPS * N(0, 1)) (the same init is saved, EPS=1e-7 is about one float32 rounding) and
+--compare REFDIR prints the same loss statistics as parity_fashion.lua against REFDIR's run.
 """
 import argparse
 import json
@@ -43,6 +47,16 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        raw = f.read()
+    np_dt = {v: k for k, v in ST.items()}
+    return {k: np.frombuffer(raw[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np_dt[v["dtype"]]).reshape(v["shape"])
+            for k, v in header.items() if k != "__metadata__"}
+
+
 def batch(ds, idx):
     # train_fashion_mnist.py's per-sample ToTensor + Normalize, on a whole batch (same float32 ops)
     return ds.data[idx].unsqueeze(1).float().div(255).sub(0.5).div(0.5), ds.targets[idx]
@@ -57,6 +71,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-shuffle", dest="shuffle", action="store_false")
+    ap.add_argument("--perturb", type=float, default=0.0)
+    ap.add_argument("--compare", default=None)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -65,6 +81,11 @@ def main():
     train, test = FashionMNIST(a.data, True), FashionMNIST(a.data, False)
     net = Net()
     init = [("init." + k, v.detach().numpy().copy()) for k, v in net.state_dict().items()]
+    if a.perturb:
+        g = torch.Generator().manual_seed(12345)  # not the global one: the order stays the same
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(1 + a.perturb * torch.randn(p.shape, generator=g))
     n = len(train)
     order = torch.cat([torch.randperm(n) if a.shuffle else torch.arange(n) for _ in range(a.epochs)])
     criterion = nn.CrossEntropyLoss()
@@ -95,6 +116,20 @@ def main():
         ("config", np.array([a.epochs, len(losses), a.batch_size], dtype=np.int64))])
     print(f"PyTorch {torch.__version__}: seed {a.seed}, {len(losses)} steps, last loss {losses[-1]:.4f}, "
           f"test accuracy {acc:.2f} %")
+    if a.compare:
+        other = read_safetensors(os.path.join(a.compare, "ref.safetensors"))
+        rl = other["losses"]
+        rel = np.abs(np.array(losses) - rl[:len(losses)]) / np.abs(rl[:len(losses)])
+        for upto in (10, 100, 300, 1000, len(losses)):
+            if upto <= len(losses):
+                print(f"loss, steps 1..{upto:4d}: max rel. diff {rel[:upto].max():.2e} (step {rel[:upto].argmax() + 1}), "
+                      f"mean rel. diff {rel[:upto].mean():.2e}")
+        for k in sorted(k for k in other if k.startswith("final.")):
+            r, g = other[k], dict(final)[k]
+            print(f"final {k[6:]:12s} max|diff|/max|ref| {np.abs(g - r).max() / np.abs(r).max():.2e}, "
+                  f"||diff||/||ref|| {np.linalg.norm(g - r) / np.linalg.norm(r):.2e}")
+        print(f"test accuracy: this run {acc:.2f} %, {a.compare} {other['accuracy'][0]:.2f} % "
+              f"(difference {acc - other['accuracy'][0]:+.2f} points)")
 
 
 if __name__ == "__main__":
