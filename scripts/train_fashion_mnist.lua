@@ -104,23 +104,7 @@ print(string.format("Fashion-MNIST: %d training images, %d test images; model %s
   opts.epochs, opts.normalize and "ToTensor + Normalize(0.5, 0.5)" or "ToTensor", device, torch.get_num_threads()))
 
 -- ---- model --------------------------------------------------------------------------------------
-local F = nn.functional
-local Net = nn.Module:extend("Net")
-function Net:__init()
-  self.conv1 = nn.Conv2d(1, 6, 3)
-  self.conv2 = nn.Conv2d(6, 16, 3)
-  self.fc1 = nn.Linear(16 * 5 * 5, 120) -- 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5
-  self.fc2 = nn.Linear(120, 84)
-  self.fc3 = nn.Linear(84, 10)
-end
-function Net:forward(x)
-  x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-  x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-  x = torch.flatten(x, 2)
-  x = F.relu(self.fc1(x))
-  x = F.relu(self.fc2(x))
-  return self.fc3(x)
-end
+local Net = require("models.lenet").FashionNet -- seed 000's CNN adapted to 28x28
 
 local NeuralNetwork = nn.Module:extend("NeuralNetwork")
 function NeuralNetwork:__init()

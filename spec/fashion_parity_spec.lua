@@ -5,29 +5,13 @@
 -- Nesterov, Normalize, init, lr) must break that tolerance. The batches go through the main
 -- job's data path: IDX files read by data.datasets.FashionMNIST, ToTensor + Normalize, DataLoader.
 local fx = torch.load("spec/fixtures/parity/fashion.safetensors")
-local F = nn.functional
 local BS, STEPS = 16, fx.losses:size(1)
 -- measured on x86_64 (OpenBLAS, AVX-512): 2.1e-7 and 1.6e-7 (float32 summation order); the
 -- smallest perturbation below (lr 0.0099) moves them to 4.7e-4 and 1.5e-2
 local LOSS_RTOL = 1e-5 -- max |loss - ref| / |ref| over the 40 steps
 local WEIGHT_RTOL = 2e-5 -- max |diff| / max |ref| per tensor of the final state_dict
 
-local Net = nn.Module:extend("ParityNet") -- train_fashion_mnist.lua's CNN
-function Net:__init()
-  self.conv1 = nn.Conv2d(1, 6, 3)
-  self.conv2 = nn.Conv2d(6, 16, 3)
-  self.fc1 = nn.Linear(16 * 5 * 5, 120)
-  self.fc2 = nn.Linear(120, 84)
-  self.fc3 = nn.Linear(84, 10)
-end
-function Net:forward(x)
-  x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-  x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-  x = torch.flatten(x, 2)
-  x = F.relu(self.fc1(x))
-  x = F.relu(self.fc2(x))
-  return self.fc3(x)
-end
+local Net = dofile("scripts/models/lenet.lua").FashionNet -- the main job's CNN
 
 local function prefixed(p)
   local out = {}

@@ -11,23 +11,7 @@ if arg[2] == "--threads" then torch.set_num_threads(tonumber(arg[3])) end
 local ref = torch.load(dir .. "/ref.safetensors")
 local epochs, steps, bs = table.unpack(ref.config:tolist())
 
-local F = nn.functional
-local Net = nn.Module:extend("Net") -- train_fashion_mnist.lua's CNN
-function Net:__init()
-  self.conv1 = nn.Conv2d(1, 6, 3)
-  self.conv2 = nn.Conv2d(6, 16, 3)
-  self.fc1 = nn.Linear(16 * 5 * 5, 120)
-  self.fc2 = nn.Linear(120, 84)
-  self.fc3 = nn.Linear(84, 10)
-end
-function Net:forward(x)
-  x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-  x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-  x = torch.flatten(x, 2)
-  x = F.relu(self.fc1(x))
-  x = F.relu(self.fc2(x))
-  return self.fc3(x)
-end
+local Net = dofile((arg[0]:match("^(.*)/") or ".") .. "/../models/lenet.lua").FashionNet -- the main job's CNN
 
 local model = Net()
 local init, final = {}, {}

@@ -1,5 +1,7 @@
--- LeNet-style nets of the seeds: Net (seed 000: 1x32x32 input, conv 3x3) and CifarNet
--- (seed 004: 3x32x32 input, conv 5x5, as in the PyTorch CIFAR-10 tutorial).
+-- LeNet-style nets of the seeds: Net (seed 000: 1x32x32 input, conv 3x3), FashionNet (seed
+-- 000's net adapted to 28x28 Fashion-MNIST: the main job's model, also used by its PyTorch
+-- parity check) and CifarNet (seed 004: 3x32x32 input, conv 5x5, as in the PyTorch CIFAR-10
+-- tutorial).
 -- local M = dofile("scripts/models/lenet.lua"); local net = M.Net()
 local M = {}
 local F = function() return nn.functional end
@@ -21,6 +23,25 @@ function Net:forward(x)
   return self.fc3(x)
 end
 M.Net = Net
+
+-- Prints as "Net", like the seed's class.
+local FashionNet = nn.Module:extend("Net")
+function FashionNet:__init()
+  self.conv1 = nn.Conv2d(1, 6, 3)
+  self.conv2 = nn.Conv2d(6, 16, 3)
+  self.fc1 = nn.Linear(16 * 5 * 5, 120) -- 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5
+  self.fc2 = nn.Linear(120, 84)
+  self.fc3 = nn.Linear(84, 10)
+end
+function FashionNet:forward(x)
+  x = F().max_pool2d(F().relu(self.conv1(x)), 2)
+  x = F().max_pool2d(F().relu(self.conv2(x)), 2)
+  x = torch.flatten(x, 2)
+  x = F().relu(self.fc1(x))
+  x = F().relu(self.fc2(x))
+  return self.fc3(x)
+end
+M.FashionNet = FashionNet
 
 local CifarNet = nn.Module:extend("Net")
 function CifarNet:__init()
