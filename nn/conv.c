@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_direct.h"
 #include "nl_nn_kernel.h"
 #include "nn_util.h"
 
@@ -65,6 +66,12 @@ static int nn_blas_serial(nn_conv_geo *g) {
 }
 static void nn_blas_restore(const nn_conv_geo *g, int nt) {
   if (g->par) openblas_set_num_threads(nt);
+}
+
+/* float32 layers with few channels, stride 1: the direct kernels of conv_direct.c (no im2col) */
+static bool nn_direct(const nn_conv_geo *g, nl_dtype dt) {
+  return dt == NL_FLOAT32 && nl_conv_direct_ok(g->C, g->O, g->kh, g->kw, g->H, g->W, g->Ho, g->Wo, g->ph,
+                                               g->pw, g->sh, g->sw, g->dh, g->dw, g->G);
 }
 
 static int nn_check_params(const char *op, const nl_conv_params *p, bool transposed) {
@@ -299,7 +306,13 @@ static nl_tensor *nn_conv2d(const char *op, bool one_d, const nl_tensor *x, cons
   int64_t shape[4] = {g.N, g.O, g.Ho, g.Wo};
   nl_tensor *xc = nn_contig(x), *wc = nn_contig(w), *bc = nn_contig(b);
   nl_tensor *y = nl_empty(4, shape, x->dtype, nl_cpu());
-  if (xc && wc && (bc || !b) && y) {
+  if (xc && wc && (bc || !b) && y && nn_direct(&g, x->dtype)) {
+    if (nl_conv_direct_fwd(nl_data(xc), nl_data(wc), b ? nl_data(bc) : NULL, nl_data(y), g.N, g.C, g.H,
+                           g.W, g.O, g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw)) {
+      nl_tensor_free(y);
+      y = NULL;
+    }
+  } else if (xc && wc && (bc || !b) && y) {
     int nt = nn_blas_serial(&g);
     DISPATCH(x->dtype, conv_fwd, nl_data(xc), nl_data(wc), b ? nl_data(bc) : NULL, nl_data(y), &g);
     nn_blas_restore(&g, nt);
@@ -309,6 +322,12 @@ static nl_tensor *nn_conv2d(const char *op, bool one_d, const nl_tensor *x, cons
   }
   nl_tensor_free(xc), nl_tensor_free(wc), nl_tensor_free(bc);
   return y;
+}
+
+const char *nl_conv2d_algorithm(const nl_tensor *x, const nl_tensor *w, const nl_conv_params *p) {
+  nn_conv_geo g;
+  if (nn_conv_geometry("conv2d", x, w, NULL, p, false, false, &g)) return NULL;
+  return nn_direct(&g, x->dtype) ? "direct" : "im2col";
 }
 
 nl_tensor *nl_conv2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
@@ -333,10 +352,23 @@ static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tens
     nl_tensor_free(rx), nl_tensor_free(rw), nl_tensor_free(rb);
     return -1;
   }
-  int nt = nn_blas_serial(&g);
-  if (rx) DISPATCH(x->dtype, conv_bwd_input, nl_data(gyc), nl_data(wc), nl_data(rx), &g);
-  if (rw) DISPATCH(x->dtype, conv_bwd_weight, nl_data(gyc), nl_data(xc), nl_data(rw), &g);
-  nn_blas_restore(&g, nt);
+  int st = 0;
+  if (nn_direct(&g, x->dtype)) {
+    if (rx) st = nl_conv_direct_bwd_input(nl_data(gyc), nl_data(wc), nl_data(rx), g.N, g.C, g.H, g.W, g.O,
+                                          g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw);
+    if (rw && !st) st = nl_conv_direct_bwd_weight(nl_data(gyc), nl_data(xc), nl_data(rw), g.N, g.C, g.H, g.W,
+                                                  g.O, g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw);
+  } else {
+    int nt = nn_blas_serial(&g);
+    if (rx) DISPATCH(x->dtype, conv_bwd_input, nl_data(gyc), nl_data(wc), nl_data(rx), &g);
+    if (rw) DISPATCH(x->dtype, conv_bwd_weight, nl_data(gyc), nl_data(xc), nl_data(rw), &g);
+    nn_blas_restore(&g, nt);
+  }
+  if (st) {
+    nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
+    nl_tensor_free(rx), nl_tensor_free(rw), nl_tensor_free(rb);
+    return -1;
+  }
   if (rb) DISPATCH(x->dtype, conv_bwd_bias, nl_data(gyc), nl_data(rb), g.N, g.O, g.Ho * g.Wo);
   nl_tensor_free(gyc), nl_tensor_free(xc), nl_tensor_free(wc);
   if (gx) *gx = rx;

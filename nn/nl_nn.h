@@ -33,6 +33,9 @@ nl_tensor *nl_conv2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
 /* Gradients of conv2d given gy (N, O, Ho, Wo); any of gx, gw, gb may be NULL. */
 int nl_conv2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *w,
                        const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw, nl_tensor **gb);
+/* The CPU algorithm conv2d/conv1d pick for these arguments: "direct" (conv_direct.c: float32,
+ * stride 1, few channels) or "im2col" (im2col + GEMM); NULL with the error set when invalid. */
+const char *nl_conv2d_algorithm(const nl_tensor *x, const nl_tensor *w, const nl_conv_params *p);
 /* conv1d: x (N, C, L), w (O, C/groups, k); p uses index 1 (the width) only. */
 nl_tensor *nl_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,
                      const nl_conv_params *p);

@@ -4,6 +4,8 @@
  * averages are computed in float64 (a rounding better than float32) and cast back.
  * Indices are flat positions h*W + w inside each plane, as PyTorch's. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "nn_device.h"
 #include "nl_nn_kernel.h"
@@ -110,6 +112,38 @@ NN_MP22(float, _f32)
 NN_MP22(double, _f64)
 #undef NN_MP22
 
+/* The same window rule for float32 rows of at most 16 outputs (LeNet's 14 and 5, Fashion's
+ * 13 and 5), where the loop above never reaches its vector body: the window loop runs over a
+ * constant 16 lanes into a buffer (one vector of each kind), and OW of them are kept. Lanes
+ * past OW read the row's tail or the next row. Rows whose reads would pass `end` (one past
+ * the last float of x) take the loop above. */
+NN_CLONES static void nn_mp22v_f32(const float *restrict xp, float *restrict yp, int64_t *restrict ip,
+                                   int64_t W, int64_t OH, int64_t OW, const float *end) {
+  for (int64_t oh = 0; oh < OH; oh++) {
+    const float *r0 = xp + 2 * oh * W, *r1 = r0 + W;
+    int64_t b0 = 2 * oh * W;
+    if (r1 + 32 > end) {
+      nn_mp22_f32(r0, yp + oh * OW, ip + oh * OW, W, 1, OW);
+      for (int64_t ow = 0; ow < OW; ow++) ip[oh * OW + ow] += b0; /* row-relative there */
+      continue;
+    }
+    float yv[16];
+    int64_t iv[16];
+    for (int ow = 0; ow < 16; ow++) {
+      float m = r0[2 * ow], v;
+      int64_t best = b0 + 2 * ow;
+      int up;
+      v = r0[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + 2 * ow + 1 : best;
+      v = r1[2 * ow], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + W + 2 * ow : best;
+      v = r1[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m;
+      best = up ? b0 + W + 2 * ow + 1 : best;
+      yv[ow] = m;
+      iv[ow] = best;
+    }
+    for (int64_t ow = 0; ow < OW; ow++) yp[oh * OW + ow] = yv[ow], ip[oh * OW + ow] = iv[ow];
+  }
+}
+
 #define NN_MAXPOOL(T, S)                                                                          \
   static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \
     int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW;                                          \
@@ -118,8 +152,13 @@ NN_MP22(double, _f64)
         (OH - 1) * g->sh + g->kh <= H && (OW - 1) * g->sw + g->kw <= W) {                        \
       if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2) { /* LeNet's 2x2/2 */             \
         _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                 \
-        for (int64_t pl = 0; pl < g->P; pl++)                                                    \
-          nn_mp22##S(xs + pl * H * W, ys + pl * OH * OW, is + pl * OH * OW, W, OH, OW);          \
+        for (int64_t pl = 0; pl < g->P; pl++) {                                                  \
+          if (sizeof(T) == sizeof(float) && OW <= 16 && W <= INT32_MAX / 2)                      \
+            nn_mp22v_f32((const float *)xs + pl * H * W, (float *)ys + pl * OH * OW,             \
+                         is + pl * OH * OW, W, OH, OW, (const float *)xs + g->P * H * W);    \
+          else                                                                                   \
+            nn_mp22##S(xs + pl * H * W, ys + pl * OH * OW, is + pl * OH * OW, W, OH, OW);        \
+        }                                                                                        \
         return;                                                                                  \
       }                                                                                          \
       int64_t kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;                                    \

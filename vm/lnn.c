@@ -76,6 +76,16 @@ static int l_conv2d_backward(lua_State *L) {
   conv_params(L, w, 4, false, &p);
   return push3(L, nl_conv2d_backward(gy, x, w, &p, &gx, &gw, &gb), &gx, &gw, &gb);
 }
+/* torch._nn.conv2d_algorithm(x, w, stride, padding, dilation, groups) -> "direct" | "im2col" */
+static int l_conv2d_algorithm(lua_State *L) {
+  nl_tensor *x = nl_lua_check(L, 1), *w = nl_lua_check(L, 2);
+  nl_conv_params p;
+  conv_params(L, w, 3, false, &p);
+  const char *a = nl_conv2d_algorithm(x, w, &p);
+  if (!a) return nl_lua_error(L);
+  lua_pushstring(L, a);
+  return 1;
+}
 static int l_conv1d(lua_State *L) {
   nl_tensor *x = nl_lua_check(L, 1), *w = nl_lua_check(L, 2), *b = opt_t(L, 3);
   nl_conv_params p;
@@ -402,7 +412,7 @@ NN_ACT(relu6, NL_ACT_RELU6, NONE, NONE)
 
 #define R(n) {#n, l_##n}, {#n "_backward", l_##n##_backward}
 static const luaL_Reg nn_regs[] = {
-    R(conv2d), R(conv1d), R(conv_transpose2d), {"max_pool2d", l_max_pool2d}, {"max_pool2d_backward", l_max_pool2d_backward},
+    R(conv2d), {"conv2d_algorithm", l_conv2d_algorithm}, R(conv1d), R(conv_transpose2d), {"max_pool2d", l_max_pool2d}, {"max_pool2d_backward", l_max_pool2d_backward},
     {"max_pool1d", l_max_pool1d}, {"max_pool1d_backward", l_max_pool1d_backward}, R(avg_pool2d), R(adaptive_avg_pool2d), {"adaptive_max_pool2d", l_adaptive_max_pool2d},
     R(batch_norm), R(layer_norm), R(group_norm), R(cross_entropy), {"cross_entropy_1b", l_cross_entropy_1b}, R(nll_loss), R(mse_loss), R(l1_loss),
     R(smooth_l1_loss), R(huber_loss), R(kl_div), {"binary_cross_entropy", l_bce},

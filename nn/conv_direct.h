@@ -1,0 +1,25 @@
+/* conv_direct.h: direct float32 convolution for small channel counts (conv_direct.c), used by
+ * conv.c's CPU path when nl_conv_direct_ok says the geometry suits it. All tensors contiguous:
+ * x (N, C, H, W), w (O, C, kh, kw), b (O) or NULL, y / gy (N, O, Ho, Wo); stride 1, dilation 1,
+ * groups 1, top/left padding ph/pw. Each returns 0, or -1 with the error set. */
+#ifndef NL_CONV_DIRECT_H
+#define NL_CONV_DIRECT_H
+#include <stdbool.h>
+#include <stdint.h>
+
+bool nl_conv_direct_ok(int64_t C, int64_t O, int64_t kh, int64_t kw, int64_t H, int64_t W, int64_t Ho,
+                       int64_t Wo, int64_t ph, int64_t pw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                       int64_t G);
+/* y = conv2d(x, w) + b */
+int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
+                       int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
+                       int64_t ph, int64_t pw);
+/* gx = the input gradient of gy (gx is overwritten) */
+int nl_conv_direct_bwd_input(const float *gy, const float *w, float *gx, int64_t N, int64_t C, int64_t H,
+                             int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
+                             int64_t ph, int64_t pw);
+/* gw (O, C, kh, kw) = the weight gradient of gy (overwritten) */
+int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, int64_t N, int64_t C, int64_t H,
+                              int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
+                              int64_t ph, int64_t pw);
+#endif
