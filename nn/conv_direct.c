@@ -19,13 +19,15 @@
  * Only stride 1, dilation 1, groups 1, padding < kernel, output rows of at most 64 columns,
  * float32 (nl_conv_direct_ok); everything else takes the im2col + GEMM path (conv.c).
  * NNLUA_CONV=gemm forces that path (for comparisons). Threads split the batch; the weight
- * gradient is summed over a fixed number of sample chunks (independent of the thread count),
- * in double, so results do not depend on how many threads ran. */
+ * gradient is summed over sample chunks whose number depends on the problem size only (not on
+ * the thread count), lane-wise in float like a GEMM's dot products, the 16 lanes in double,
+ * so results do not depend on how many threads ran. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv_direct.h"
+#include "../tensor/nl_alloc.h"
 #include "../tensor/ops_linalg.h"
 #include "nn_util.h"
 
@@ -43,6 +45,18 @@ static inline __attribute__((always_inline)) nn_v16 nn_ld(const float *p) {
   return v;
 }
 static inline __attribute__((always_inline)) void nn_st(float *p, nn_v16 v) { memcpy(p, &v, sizeof v); }
+
+/* Scratch buffers come from the CPU caching allocator: the weight gradient's partial sums are
+ * ~150 KB, which malloc would map and unmap (page faults) on every call. */
+static float *nn_scratch(int64_t nfloats, bool zero) {
+  size_t n = sizeof(float) * (size_t)(nfloats > 0 ? nfloats : 1);
+  float *p = nl_device_alloc(nl_cpu(), n);
+  if (p && zero) memset(p, 0, n);
+  return p;
+}
+static void nn_scratch_free(float *p, int64_t nfloats) {
+  if (p) nl_device_free(nl_cpu(), p, sizeof(float) * (size_t)(nfloats > 0 ? nfloats : 1));
+}
 
 bool nl_conv_direct_ok(int64_t C, int64_t O, int64_t kh, int64_t kw, int64_t H, int64_t W, int64_t Ho,
                        int64_t Wo, int64_t ph, int64_t pw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
@@ -180,7 +194,7 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
   int64_t OB = k.ob, nblk = (p->O + OB - 1) / OB, K = p->Cin * p->kh * p->kw;
   int64_t R = p->Ho + p->kh - 1, Wp = nv * NN_VL + p->kw - 1;
   /* packed weights (nblk, K, OB), channels past O zero */
-  float *wp = calloc((size_t)(nblk * K * OB), sizeof(float));
+  float *wp = nn_scratch(nblk * K * OB, true);
   if (!wp) return nl_failc("conv2d: out of memory packing %lld weights", (long long)(nblk * K * OB));
   for (int64_t o = 0; o < p->O; o++)
     for (int64_t c = 0; c < p->Cin; c++)
@@ -194,7 +208,7 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
   int bad = 0;
 #pragma omp parallel if (par) reduction(| : bad)
   {
-    float *xp = malloc(sizeof(float) * (size_t)(p->Cin * R * Wp));
+    float *xp = nn_scratch(p->Cin * R * Wp, false);
     if (!xp) bad = 1;
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < p->N; n++) {
@@ -206,9 +220,9 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
              p->Cin, p->kh, p->kw, R, Wp, p->Ho, p->Wo);
       }
     }
-    free(xp);
+    nn_scratch_free(xp, p->Cin * R * Wp);
   }
-  free(wp);
+  nn_scratch_free(wp, nblk * K * OB);
   return bad ? nl_failc("conv2d: out of memory for the direct convolution's scratch") : 0;
 }
 
@@ -289,28 +303,32 @@ int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, int64_
   int nv = (int)((Wo + NN_VL - 1) / NN_VL), KB = nn_wgt_kb[nv];
   int64_t K = C * kh * kw, Opad = (O + NN_OBW - 1) / NN_OBW * NN_OBW, Kpad = (K + KB - 1) / KB * KB;
   int64_t R = Ho + kh - 1, Wp = nv * NN_VL + kw - 1, GW = nv * NN_VL;
-  int64_t nch = N < NN_WCHUNKS ? N : NN_WCHUNKS, PS = Opad * Kpad * NN_VL;
+  /* chunks: up to NN_WCHUNKS, one per ~4 MFLOP (small batches: one chunk, one partial) */
+  double flops = 2.0 * (double)N * (double)(O * Ho * Wo) * (double)(C * kh * kw);
+  int64_t nch = (int64_t)(flops / 4e6) + 1;
+  if (nch > NN_WCHUNKS) nch = NN_WCHUNKS;
+  if (nch > N) nch = N > 0 ? N : 1;
+  int64_t PS = Opad * Kpad * NN_VL;
   if (N == 0 || K == 0) {
     memset(gw, 0, sizeof(float) * (size_t)(O * K));
     return 0;
   }
-  float *part = calloc((size_t)(nch * PS), sizeof(float));
+  float *part = nn_scratch(nch * PS, true);
   int64_t *xoff = malloc(sizeof(int64_t) * (size_t)Kpad);
   if (!part || !xoff) {
-    free(part), free(xoff);
+    nn_scratch_free(part, nch * PS), free(xoff);
     return nl_failc("conv2d_backward: out of memory for the weight gradient's partial sums");
   }
   for (int64_t t = 0; t < Kpad; t++) { /* padded taps read tap 0 and are dropped */
     int64_t kk = t < K ? t : 0, c = kk / (kh * kw), ki = kk / kw % kh, kj = kk % kw;
     xoff[t] = (c * R + ki) * Wp + kj;
   }
-  double flops = 2.0 * (double)N * (double)(O * Ho * Wo) * (double)K;
   int par = nch > 1 && nl_get_num_threads() > 1 && flops >= 1e6 && !omp_in_parallel();
   int bad = 0;
 #pragma omp parallel if (par) reduction(| : bad)
   {
-    float *xp = malloc(sizeof(float) * (size_t)(C * R * Wp));
-    float *gyp = calloc((size_t)(Opad * Ho * GW), sizeof(float)); /* padding lanes stay zero */
+    float *xp = nn_scratch(C * R * Wp, false);
+    float *gyp = nn_scratch(Opad * Ho * GW, true); /* padding lanes stay zero */
     if (!xp || !gyp) bad = 1;
 #pragma omp for schedule(static)
     for (int64_t ch = 0; ch < nch; ch++) {
@@ -323,20 +341,21 @@ int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, int64_
         nn_wgt_table[nv](xp, gyp, xoff, part + ch * PS, Opad, Kpad, Ho, Wp, Wo);
       }
     }
-    free(xp);
-    free(gyp);
+    nn_scratch_free(xp, C * R * Wp);
+    nn_scratch_free(gyp, Opad * Ho * GW);
   }
-  if (!bad)
+  if (!bad) {
+    for (int64_t ch = 1; ch < nch; ch++) /* chunks into the first, lane-wise, in chunk order */
+      for (int64_t i = 0; i < PS; i++) part[i] += part[ch * PS + i];
     for (int64_t o = 0; o < O; o++)
       for (int64_t kk = 0; kk < K; kk++) {
+        const float *l = part + (o * Kpad + kk) * NN_VL;
         double s = 0;
-        for (int64_t ch = 0; ch < nch; ch++) {
-          const float *l = part + ch * PS + (o * Kpad + kk) * NN_VL;
-          for (int i = 0; i < NN_VL; i++) s += l[i];
-        }
+        for (int i = 0; i < NN_VL; i++) s += l[i];
         gw[o * K + kk] = (float)s;
       }
-  free(part);
+  }
+  nn_scratch_free(part, nch * PS);
   free(xoff);
   return bad ? nl_failc("conv2d_backward: out of memory for the direct convolution's scratch") : 0;
 }
