@@ -57,23 +57,37 @@ local function strip_position(msg)
   return (msg:gsub("^[^\n:]-:%d+: ", "", 1))
 end
 
-function Sequential:forward(x, ...)
-  local d = rawget(self, "_modules")
-  local extra = select("#", ...)
-  for _, k in ipairs(d.keys) do
-    local m = d.map[k]
-    local ok, r
-    if extra > 0 then ok, r = pcall(m, x, ...); extra = 0 else ok, r = pcall(m, x) end
-    if not ok then
-      if type(r) ~= "string" then error(r, 0) end
-      local desc = m:_describe()
-      local msg = strip_position(r)
-      if msg:sub(1, #desc + 2) == desc .. ": " then msg = msg:sub(#desc + 3) end
-      error(string.format("%s[%s] (%s): %s", self:_get_name(), k, desc, msg), 0)
-    end
-    x = r
+-- The children run inside one protected call for the whole chain (a pcall per child cost ~0.3 us
+-- each on XOR's step); at[1] records which child was running when an error escaped.
+local function run_chain(d, at, x, ...)
+  local keys, map = d.keys, d.map
+  local n = #keys
+  if n == 0 then return x end
+  at[1] = 1
+  x = map[keys[1]](x, ...)
+  for i = 2, n do
+    at[1] = i
+    x = map[keys[i]](x)
   end
   return x
+end
+
+function Sequential:forward(x, ...)
+  local d = rawget(self, "_modules")
+  local at = rawget(self, "_at")
+  if not at then
+    at = {}
+    rawset(self, "_at", at)
+  end
+  local ok, r = pcall(run_chain, d, at, x, ...)
+  if ok then return r end
+  if type(r) ~= "string" then error(r, 0) end
+  local k = d.keys[at[1]]
+  local m = d.map[k]
+  local desc = m:_describe()
+  local msg = strip_position(r)
+  if msg:sub(1, #desc + 2) == desc .. ": " then msg = msg:sub(#desc + 3) end
+  error(string.format("%s[%s] (%s): %s", self:_get_name(), k, desc, msg), 0)
 end
 
 return Sequential
