@@ -8,6 +8,7 @@
 #include "ltensor.h"
 
 #include "../autograd/nl_ag_nn.h"
+#include "../autograd/nl_ag_ops.h"
 #include "../tensor/nl_ops.h"
 
 static nl_tensor *opt_t(lua_State *L, int i) { return lua_isnoneornil(L, i) ? NULL : nl_lua_check(L, i); }
@@ -75,6 +76,29 @@ static int l_conv2d_backward(lua_State *L) {
   nl_conv_params p;
   conv_params(L, w, 4, false, &p);
   return push3(L, nl_conv2d_backward(gy, x, w, &p, &gx, &gw, &gb), &gx, &gw, &gb);
+}
+/* torch._nn.linear(x, w, b|nil) -> x (*, in) @ w (out, in)^T + b, nn.Linear's body in one call:
+ * one addmm node for 2-D input with a bias (as F.linear), the transposed weight a C view (no
+ * Lua userdata). Returns nothing when x is not a tensor or its last dim is not w's in (the
+ * caller raises its own error naming the module). */
+static int l_linear(lua_State *L) {
+  nl_tensor *x = nl_lua_to(L, 1), *w = nl_lua_check(L, 2), *b = opt_t(L, 3);
+  if (w->ndim != 2) return luaL_error(L, "linear: expected a 2-D weight (out, in), got %d dims", w->ndim);
+  if (!x || x->ndim == 0 || x->shape[x->ndim - 1] != w->shape[1]) return 0;
+  nl_tensor *wt = nl_ag_transpose(w, 0, 1), *y = NULL;
+  if (wt && b && x->ndim == 2) {
+    y = nl_ag_addmm(b, x, wt, 1, 1);
+  } else if (wt) {
+    y = nl_ag_matmul(x, wt);
+    if (y && b) {
+      nl_tensor *yb = nl_ag_add(y, b);
+      nl_tensor_free(y);
+      y = yb;
+    }
+  }
+  nl_tensor_free(wt);
+  nl_lua_push(L, y);
+  return 1;
 }
 /* torch._nn.conv2d_algorithm(x, w, stride, padding, dilation, groups) -> "direct" | "im2col" */
 static int l_conv2d_algorithm(lua_State *L) {
@@ -412,7 +436,7 @@ NN_ACT(relu6, NL_ACT_RELU6, NONE, NONE)
 
 #define R(n) {#n, l_##n}, {#n "_backward", l_##n##_backward}
 static const luaL_Reg nn_regs[] = {
-    R(conv2d), {"conv2d_algorithm", l_conv2d_algorithm}, R(conv1d), R(conv_transpose2d), {"max_pool2d", l_max_pool2d}, {"max_pool2d_backward", l_max_pool2d_backward},
+    R(conv2d), {"conv2d_algorithm", l_conv2d_algorithm}, {"linear", l_linear}, R(conv1d), R(conv_transpose2d), {"max_pool2d", l_max_pool2d}, {"max_pool2d_backward", l_max_pool2d_backward},
     {"max_pool1d", l_max_pool1d}, {"max_pool1d_backward", l_max_pool1d_backward}, R(avg_pool2d), R(adaptive_avg_pool2d), {"adaptive_max_pool2d", l_adaptive_max_pool2d},
     R(batch_norm), R(layer_norm), R(group_norm), R(cross_entropy), {"cross_entropy_1b", l_cross_entropy_1b}, R(nll_loss), R(mse_loss), R(l1_loss),
     R(smooth_l1_loss), R(huber_loss), R(kl_div), {"binary_cross_entropy", l_bce},

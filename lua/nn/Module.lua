@@ -49,6 +49,10 @@ local function base_init(self)
 end
 function Module:__init() base_init(self) end
 
+-- Hot: every self.weight / self:forward of every layer call lands here. The registries are
+-- raw fields, so self._parameters etc. below are plain table reads (no rawget calls); the
+-- guard stops the recursion for an instance whose registries are not set up yet.
+local registry_names = { _parameters = true, _buffers = true, _modules = true }
 local function instance_index(cls)
   return function(self, k)
     if type(k) == "number" then
@@ -56,13 +60,14 @@ local function instance_index(cls)
       if f then return f(self, k) end
       return nil
     end
-    local d = rawget(self, "_parameters")
+    if registry_names[k] then return nil end
+    local d = self._parameters
     if d then
       local v = d.map[k]
       if v ~= nil then return v end
-      v = rawget(self, "_buffers").map[k]
+      v = self._buffers.map[k]
       if v ~= nil then return v end
-      v = rawget(self, "_modules").map[k]
+      v = self._modules.map[k]
       if v ~= nil then return v end
     end
     return cls[k]
