@@ -12,6 +12,8 @@
  * the group's hyperparameters by PyTorch's names (beta1/beta2 split out, decoupled for AdamW). */
 #include "ltensor.h"
 
+#include "../autograd/nl_ag_ops.h"
+#include "../autograd/nl_autograd.h"
 #include "../nn/optim_update.h"
 
 /* Fills a[0..n) with the tensors of the table at tab (nil / false allowed unless required). */
@@ -165,12 +167,37 @@ static int nl_l_adadelta_step(lua_State *L) {
   return 0;
 }
 
+/* torch._optim.zero_grad(params, set_to_none): Optimizer:zero_grad's loop over one group in C
+ * (a Lua loop costs ~5 tensor attribute lookups per parameter). Kept gradients are detached
+ * (or stop requiring grad) and zeroed in place, as PyTorch 1.13 does. */
+static int nl_l_zero_grad(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  bool to_none = lua_toboolean(L, 2);
+  lua_Integer n = luaL_len(L, 1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    nl_tensor *p = nl_lua_to(L, -1);
+    if (!p) return luaL_error(L, "zero_grad: parameter %d is not a tensor (got %s)", (int)i, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    nl_tensor *g = p->grad;
+    if (!g) continue;
+    if (to_none) {
+      nl_lua_check_status(L, nl_set_grad(p, NULL));
+      continue;
+    }
+    if (g->grad_fn) nl_detach_(g);
+    else nl_lua_check_status(L, nl_set_requires_grad(g, false));
+    nl_lua_check_status(L, nl_ag_fill_(g, 0));
+  }
+  return 0;
+}
+
 /* Stack: torch._C at -2, methods at -1 (see ltensor.h); sets torch._C._optim. */
 void nl_lua_open_optim(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"sgd_step", nl_l_sgd_step},         {"adam_step", nl_l_adam_step},
       {"rmsprop_step", nl_l_rmsprop_step}, {"adagrad_step", nl_l_adagrad_step},
-      {"adadelta_step", nl_l_adadelta_step}, {NULL, NULL}};
+      {"adadelta_step", nl_l_adadelta_step}, {"zero_grad", nl_l_zero_grad}, {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_setfield(L, -3, "_optim");
 }

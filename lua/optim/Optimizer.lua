@@ -128,21 +128,10 @@ end
 
 -- zero_grad({set_to_none = false}): PyTorch 1.13's default keeps the grad tensors and zeroes
 -- them (detached); set_to_none = true drops them (p.grad = nil).
+-- The per-parameter loop is C (torch._optim.zero_grad).
 function Optimizer:zero_grad(opts)
   local to_none = opts and opts.set_to_none or false
-  for _, g in ipairs(self.param_groups) do
-    for _, p in ipairs(g.params) do
-      local gr = p.grad
-      if gr ~= nil then
-        if to_none then
-          p.grad = nil
-        else
-          if gr.grad_fn ~= nil then gr:detach_() else gr:requires_grad_(false) end
-          gr:zero_()
-        end
-      end
-    end
-  end
+  for _, g in ipairs(self.param_groups) do torch._optim.zero_grad(g.params, to_none) end
 end
 
 -- step(closure?): closure() re-evaluates the model (with grad mode on) and returns the loss,
