@@ -1,6 +1,6 @@
 #!/bin/sh
 # Seed workloads, whole training steps (zero_grad, forward, loss, backward, step): nnlua vs
-# PyTorch (python3-torch at 1 and 2 threads; the best of the two counts), run alternately for
+# PyTorch, each at 1 and 2 threads (the best count of each side counts), run alternately for
 # several rounds; each process reports its median step time and its peak RSS (VmHWM). Rewrites
 # the <!-- workloads --> section of scripts/bench/RESULTS.md.
 #   scripts/bench/bench.sh [BUILD_DIR] [ROUNDS] [WORKLOAD...]
@@ -24,6 +24,7 @@ for r in $(seq "$rounds"); do
     n=$(steps "$w")
     "$build/nnlua" "$here/workloads.lua" "$w" "$n" 3 1 >> "$out/nnlua.txt"
     $py "$here/workloads.py" "$w" "$n" 3 1 >> "$out/torch1.txt"
+    "$build/nnlua" "$here/workloads.lua" "$w" "$n" 3 2 >> "$out/nnlua2.txt"
     $py "$here/workloads.py" "$w" "$n" 3 2 >> "$out/torch2.txt"
   done
   $py "$here/startup.py" startup 5 "$build/nnlua" -e '' >> "$out/nnlua.txt"
