@@ -167,6 +167,39 @@ static int nl_l_adadelta_step(lua_State *L) {
   return 0;
 }
 
+/* torch._optim.collect(params, params_out, grads_out) -> n: the parameters of a group that have
+ * a gradient, and those gradients, written into the two (reused) lists at 1..n; entries past n
+ * are cleared. One C call instead of a p.grad lookup per parameter and two new tables. */
+static int nl_l_collect(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_Integer len = luaL_len(L, 1), n = 0;
+  for (lua_Integer i = 1; i <= len; i++) {
+    lua_rawgeti(L, 1, i);
+    nl_tensor *p = nl_lua_to(L, -1);
+    if (!p) return luaL_error(L, "optim: parameter %d is a %s (expected a tensor)", (int)i, luaL_typename(L, -1));
+    if (!p->grad) {
+      lua_pop(L, 1);
+      continue;
+    }
+    n++;
+    lua_rawseti(L, 2, n);
+    nl_tensor_retain(p->grad);
+    nl_lua_push(L, p->grad);
+    lua_rawseti(L, 3, n);
+  }
+  for (lua_Integer j = n + 1;; j++) { /* clear what a previous, longer step left */
+    int t2 = lua_rawgeti(L, 2, j), t3 = lua_rawgeti(L, 3, j);
+    lua_pop(L, 2);
+    if (t2 == LUA_TNIL && t3 == LUA_TNIL) break;
+    lua_pushnil(L), lua_rawseti(L, 2, j);
+    lua_pushnil(L), lua_rawseti(L, 3, j);
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
 /* torch._optim.zero_grad(params, set_to_none): Optimizer:zero_grad's loop over one group in C
  * (a Lua loop costs ~5 tensor attribute lookups per parameter). Kept gradients are detached
  * (or stop requiring grad) and zeroed in place, as PyTorch 1.13 does. */
@@ -197,7 +230,8 @@ void nl_lua_open_optim(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"sgd_step", nl_l_sgd_step},         {"adam_step", nl_l_adam_step},
       {"rmsprop_step", nl_l_rmsprop_step}, {"adagrad_step", nl_l_adagrad_step},
-      {"adadelta_step", nl_l_adadelta_step}, {"zero_grad", nl_l_zero_grad}, {NULL, NULL}};
+      {"adadelta_step", nl_l_adadelta_step}, {"zero_grad", nl_l_zero_grad}, {"collect", nl_l_collect},
+      {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_setfield(L, -3, "_optim");
 }

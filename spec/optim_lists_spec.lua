@@ -1,0 +1,55 @@
+-- The optimizers reuse their per-group lists from step to step (Optimizer._lists / _trim and
+-- torch._optim.collect): a step with fewer gradients than the last must not see stale entries.
+describe("optimizer scratch lists", function()
+  it("SGD with momentum: parameters gaining and losing gradients between steps", function()
+    local p = { torch.tensor({ 1.0, 2.0 }, { dtype = torch.float64 }), torch.tensor({ 3.0 }, { dtype = torch.float64 }),
+                torch.tensor({ -1.0, 0.5, 4.0 }, { dtype = torch.float64 }) }
+    for _, t in ipairs(p) do t.requires_grad = true end
+    local opt = optim.SGD(p, { lr = 0.1, momentum = 0.9 })
+    -- reference: plain Lua numbers
+    local ref, buf = {}, {}
+    for i, t in ipairs(p) do ref[i], buf[i] = t:detach():tolist(), nil end
+    local schedule = { { 1, 2, 3 }, { 2 }, { 1, 3 }, {}, { 3 }, { 1, 2, 3 } }
+    for s, have in ipairs(schedule) do
+      for _, t in ipairs(p) do t.grad = nil end
+      for _, i in ipairs(have) do
+        local g = torch.full({ p[i]:numel() }, 0.5 * s + i, { dtype = torch.float64 })
+        p[i].grad = g
+        local gl = g:tolist()
+        if buf[i] == nil then buf[i] = gl else
+          for j = 1, #gl do buf[i][j] = 0.9 * buf[i][j] + gl[j] end
+        end
+        for j = 1, #gl do ref[i][j] = ref[i][j] - 0.1 * buf[i][j] end
+      end
+      opt:step()
+      for i, t in ipairs(p) do
+        local got = t:detach():tolist()
+        for j = 1, #got do assert.is_true(math.abs(got[j] - ref[i][j]) < 1e-12, ("step %d param %d"):format(s, i)) end
+      end
+    end
+  end)
+
+  it("Adam (amsgrad) and two groups keep their own lists", function()
+    local a = torch.tensor({ 1.0, -1.0 }, { dtype = torch.float64 })
+    local b = torch.tensor({ 2.0 }, { dtype = torch.float64 })
+    a.requires_grad, b.requires_grad = true, true
+    local a2, b2 = a:detach():clone():requires_grad_(), b:detach():clone():requires_grad_()
+    local opt = optim.Adam({ { params = { a } }, { params = { b }, lr = 0.01 } }, { lr = 0.1, amsgrad = true })
+    local oa = optim.Adam({ a2 }, { lr = 0.1, amsgrad = true })
+    local ob = optim.Adam({ b2 }, { lr = 0.01, amsgrad = true })
+    for s = 1, 5 do
+      local ga = torch.tensor({ s * 0.3, -s * 0.1 }, { dtype = torch.float64 })
+      local gb = torch.tensor({ 1.0 / s }, { dtype = torch.float64 })
+      a.grad, a2.grad = ga:clone(), ga:clone()
+      b.grad, b2.grad = (s % 2 == 1) and gb:clone() or nil, (s % 2 == 1) and gb:clone() or nil
+      opt:step(); oa:step(); ob:step()
+      assert.is_true(a:detach():equal(a2:detach()))
+      assert.is_true(b:detach():equal(b2:detach()))
+    end
+  end)
+
+  it("collect names a parameter that is not a tensor", function()
+    assert.has_error(function() torch._optim.collect({ torch.zeros(1), "x" }, {}, {}) end,
+      "optim: parameter 2 is a string (expected a tensor)")
+  end)
+end)
