@@ -117,8 +117,8 @@ end
 
 -- Applies forward pre-hooks, forward, forward hooks.
 local function instance_call(self, ...)
-  local pre = rawget(self, "_forward_pre_hooks")
-  local post = rawget(self, "_forward_hooks")
+  local pre = self._forward_pre_hooks -- raw fields (base_init): plain reads, no rawget calls
+  local post = self._forward_hooks
   if (pre and #pre > 0) or (post and #post > 0) then
     local args = table.pack(...)
     for _, h in ipairs(pre) do
