@@ -188,6 +188,63 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
     });
 }
 
+/* The common cross_entropy on the CPU: (N, C) logits in their own dtype, class indices, no
+ * weight, no label smoothing, mean or sum. The general path below converts x, the gradient and
+ * the results through float64 tensors (five allocations: most of a small model's loss); this
+ * one reads x directly and does the same double arithmetic in the same order, so the results
+ * are the same bits. Returns the loss (gout NULL) or the gradient. */
+#define NN_CE_FAST(T, S)                                                                           \
+  static void nn_ce_fast##S(const T *x, const int64_t *t, int64_t N, int64_t C, int64_t ignore,     \
+                            int red, bool bwd, double g0, double *loss, T *gx) {                      \
+    double total = 0, wsum = 0;                                                                    \
+    for (int64_t n = 0; n < N; n++)                                                                \
+      if (t[n] != ignore) wsum += 1.0;                                                             \
+    double coef = red == NL_RED_SUM ? g0 : g0 / wsum;                                              \
+    for (int64_t n = 0; n < N; n++) {                                                              \
+      const T *xr = x + n * C;                                                                     \
+      double m = -INFINITY, sum = 0;                                                               \
+      for (int64_t k = 0; k < C; k++) m = (double)xr[k] > m ? (double)xr[k] : m;                   \
+      if (isinf(m) && m < 0) m = 0;                                                                \
+      for (int64_t k = 0; k < C; k++) sum += exp((double)xr[k] - m);                               \
+      double lse = m + log(sum);                                                                   \
+      bool on = t[n] != ignore;                                                                    \
+      if (!bwd) {                                                                                  \
+        total += on ? -(1 - 0.0) * 1.0 * ((double)xr[t[n]] - lse) + 0.0 : 0.0;                     \
+        continue;                                                                                  \
+      }                                                                                            \
+      double sd = on ? -coef * (1 - 0.0) * 1.0 : 0.0;                                              \
+      T *orow = gx + n * C;                                                                        \
+      for (int64_t k = 0; k < C; k++) {                                                            \
+        double d = on && k == t[n] ? 0.0 - coef * (1 - 0.0) * 1.0 : 0.0;                           \
+        orow[k] = (T)(d - exp((double)xr[k] - lse) * sd);                                          \
+      }                                                                                            \
+    }                                                                                              \
+    if (!bwd) *loss = red == NL_RED_SUM ? total : total / wsum;                                    \
+  }
+NN_CE_FAST(float, _f32)
+NN_CE_FAST(double, _f64)
+#undef NN_CE_FAST
+
+/* 1 when the fast path ran (*res set, or NULL with the error), 0 when it does not apply. */
+static int nn_ce_fast(const char *op, const nl_tensor *gout, const nl_tensor *x, const nl_tensor *t,
+                      const nl_tensor *w, int64_t ignore, int red, double ls, const nn_cls *c,
+                      nl_tensor **res) {
+  if (w || ls != 0 || c->probs || c->S != 1 || x->ndim != 2 || red == NL_RED_NONE || nn_dev(x) ||
+      !nl_is_contiguous(x) || !nl_is_contiguous(t) || t->dtype != NL_INT64 || (gout && gout->ndim != 0))
+    return 0;
+  *res = NULL;
+  if (nn_check_targets(op, L64(t), c->N, c->C, ignore)) return 1;
+  double g0 = gout ? nl_get_flat(gout, 0) : 0, loss = 0;
+  nl_tensor *gx = gout ? nl_empty(2, x->shape, x->dtype, nl_cpu()) : NULL;
+  if (gout && !gx) return 1;
+  if (x->dtype == NL_FLOAT32)
+    nn_ce_fast_f32(nl_data(x), L64(t), c->N, c->C, ignore, red, gout != NULL, g0, &loss, gx ? nl_data(gx) : NULL);
+  else
+    nn_ce_fast_f64(nl_data(x), L64(t), c->N, c->C, ignore, red, gout != NULL, g0, &loss, gx ? nl_data(gx) : NULL);
+  *res = gout ? gx : nl_scalar(loss, x->dtype, nl_cpu());
+  return 1;
+}
+
 /* Forward (gout NULL: returns the loss) or backward (returns d loss / d x) of cross_entropy
  * (fused: x are logits) or nll_loss (x are log-probabilities). */
 static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gout, const nl_tensor *x,
@@ -196,6 +253,8 @@ static nl_tensor *nn_class_loss(const char *op, bool fused, const nl_tensor *gou
   if (nn_cls_check(op, x, t, w, red, fused ? ls : 0, fused, &c)) return NULL;
   int64_t M = c.N * c.S, C = c.C, S = c.S;
   if (gout && nn_check_gout(op, gout, x, red, M)) return NULL;
+  nl_tensor *fast;
+  if (fused && nn_ce_fast(op, gout, x, t, w, ignore, red, ls, &c, &fast)) return fast;
   nl_tensor *td = c.probs ? nn_f64(t) : nn_contig(t);
   if (!td) return NULL;
   if (nn_dev(x)) {
