@@ -3,6 +3,8 @@
 --   build/nnlua scripts/train_fashion_mnist.lua [--epochs 2] [--batch-size 64] [--lr 0.01]
 --     [--model cnn|mlp] [--device cpu|cuda] [--seed 1] [--limit N] [--out fashion_out]
 --     [--resume] [--workers 0] [--threads N] [--data DIR] [--no-progress] [--no-normalize]
+--     [--distributed]
+--   mpirun -np 2 build/nnlua scripts/train_fashion_mnist.lua --distributed [options]
 --
 -- Real Fashion-MNIST (the Debian package dataset-fashion-mnist, /usr/share/datasets/fashion-mnist).
 -- Model "cnn": seed 000's LeNet adapted to 28x28 inputs (conv 1->6 3x3, relu, maxpool 2,
@@ -14,12 +16,17 @@
 -- ({model=, optimizer=, epoch=, losses=}, atomic torch.save), loss_curve.png and
 -- predictions.png (32 test images, a green bar under each correct prediction, red otherwise).
 -- scripts/bench/train_fashion_mnist.py is the same recipe in PyTorch.
+-- --distributed (under mpirun): data-parallel training with torch.distributed (MPI on the CPU,
+-- NCCL with --device cuda, one GPU per rank) and DistributedDataParallel; --batch-size is the
+-- global batch, split evenly across the ranks, and a DistributedSampler deals each rank its
+-- share of one shared permutation per epoch, so every step sees the same samples whatever the
+-- number of ranks. Rank 0 prints, saves the checkpoint, evaluates and writes the PNGs.
 local t_start = torch.time()
 
 -- ---- options ----------------------------------------------------------------------------------
 local opts = { epochs = 2, batch_size = 64, lr = 0.01, momentum = 0.9, model = "cnn", device = "cpu", seed = 1,
   limit = nil, out = "fashion_out", resume = false, workers = 0, threads = nil, data = nil, progress = true,
-  log_every = 200, normalize = true }
+  log_every = 200, normalize = true, distributed = false }
 local usage = [[
 usage: nnlua scripts/train_fashion_mnist.lua [options]
   --epochs N       epochs to train (default 2; with --resume: the total, counting finished ones)
@@ -36,7 +43,8 @@ usage: nnlua scripts/train_fashion_mnist.lua [options]
   --data DIR       folder with the Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
   --log-every N    print the running loss every N mini-batches (default 200)
   --no-progress    no progress display
-  --no-normalize   ToTensor only (default: ToTensor, then Normalize((0.5,), (0.5,)))]]
+  --no-normalize   ToTensor only (default: ToTensor, then Normalize((0.5,), (0.5,)))
+  --distributed    data-parallel over the ranks of mpirun (MPI backend; NCCL with --device cuda)]]
 
 local function die(msg)
   io.stderr:write("train_fashion_mnist: ", msg, "\n")
@@ -54,6 +62,7 @@ do
     if a == "--resume" then opts.resume = true
     elseif a == "--no-progress" then opts.progress = false
     elseif a == "--no-normalize" then opts.normalize = false
+    elseif a == "--distributed" then opts.distributed = true
     elseif a:sub(1, 2) == "--" then
       local key, val = a:sub(3):match("^([^=]+)=(.*)$")
       if not key then key = a:sub(3); i = i + 1; val = argv[i] end
@@ -85,6 +94,24 @@ if opts.threads then torch.set_num_threads(opts.threads) end
 torch.manual_seed(opts.seed)
 local device = opts.device
 
+-- ---- data parallelism (--distributed) -----------------------------------------------------------
+local dist = torch.distributed
+local rank, world = 0, 1
+if opts.distributed then
+  local backend = device:sub(1, 4) == "cuda" and "nccl" or "mpi"
+  local ok_init, err = pcall(dist.init_process_group, { backend = backend, timeout = 120 })
+  if not ok_init then die("--distributed: " .. tostring(err)) end
+  rank, world = dist.get_rank(), dist.get_world_size()
+  if backend == "nccl" then device = dist.get_device() end -- this rank's GPU
+  if opts.batch_size % world ~= 0 then
+    die(string.format("--batch-size %d is not divisible by the %d ranks", opts.batch_size, world))
+  end
+  if rank ~= 0 then -- one voice: rank 0 reports, saves and evaluates
+    print = function() end
+    opts.progress = false
+  end
+end
+
 -- ---- data ---------------------------------------------------------------------------------------
 local T = data.transforms
 local transform = T.Compose { T.ToTensor(), opts.normalize and T.Normalize({ 0.5 }, { 0.5 }) or nil }
@@ -102,6 +129,10 @@ local testloader = data.DataLoader(testset, { batch_size = 1000, shuffle = false
 print(string.format("Fashion-MNIST: %d training images, %d test images; model %s, batch %d, SGD lr %g momentum %g, " ..
   "%d epoch(s), %s, device %s, %d thread(s)", #trainset, #testset, opts.model, opts.batch_size, opts.lr, opts.momentum,
   opts.epochs, opts.normalize and "ToTensor + Normalize(0.5, 0.5)" or "ToTensor", device, torch.get_num_threads()))
+if opts.distributed then
+  print(string.format("Distributed: %d ranks (%s backend), %d samples per rank per step", world,
+    device:sub(1, 4) == "cuda" and "nccl" or "mpi", opts.batch_size // world))
+end
 
 -- ---- model --------------------------------------------------------------------------------------
 local Net = require("models.lenet").FashionNet -- seed 000's CNN adapted to 28x28
@@ -116,6 +147,8 @@ function NeuralNetwork:forward(x) return self.linear_relu_stack(self.flatten(x))
 
 local model = (opts.model == "cnn" and Net or NeuralNetwork)()
 model:to(device)
+-- the module the training loop calls: DDP all-reduces the gradients during backward
+local net = opts.distributed and nn.parallel.DistributedDataParallel(model) or model
 local criterion = nn.CrossEntropyLoss()
 local optimizer = optim.SGD(model:parameters(), { lr = opts.lr, momentum = opts.momentum })
 
@@ -141,12 +174,21 @@ end
 
 -- ---- training -----------------------------------------------------------------------------------
 -- the loader's own generator; a resumed run draws other permutations than the epochs it skips
-local trainloader = data.DataLoader(trainset, { batch_size = opts.batch_size, shuffle = true,
-  num_workers = opts.workers, seed = opts.seed + 7919 * (start_epoch - 1) })
+local trainloader, sampler
+if opts.distributed then
+  sampler = data.DistributedSampler(trainset, { shuffle = true, seed = opts.seed, drop_last = true })
+  trainloader = data.DataLoader(trainset, { batch_size = opts.batch_size // world, sampler = sampler,
+    num_workers = opts.workers })
+else
+  trainloader = data.DataLoader(trainset, { batch_size = opts.batch_size, shuffle = true,
+    num_workers = opts.workers, seed = opts.seed + 7919 * (start_epoch - 1) })
+end
 local t_train = torch.time()
 local nb = #trainloader
 for epoch = start_epoch, opts.epochs do
   model:train()
+  if sampler then sampler:set_epoch(epoch) end
+  local t_epoch, steps = torch.time(), 0
   local running_loss, count = 0.0, 0
   local it
   if opts.progress then
@@ -157,24 +199,41 @@ for epoch = start_epoch, opts.epochs do
   for i, inputs, labels in it do
     if device ~= "cpu" then inputs, labels = inputs:to(device), labels:to(device) end
     optimizer:zero_grad()
-    local outputs = model(inputs)
+    local outputs = net(inputs)
     local loss = criterion(outputs, labels)
     loss:backward()
     optimizer:step()
     running_loss = running_loss + loss:item()
-    count = count + 1
+    count, steps = count + 1, steps + 1
     if i % opts.log_every == 0 or i == nb then
-      print(string.format("[%d, %5d] loss: %.3f", epoch, i, running_loss / count))
-      losses[#losses + 1] = running_loss / count
+      local avg = running_loss / count
+      if opts.distributed then -- the mean over the ranks' shares of the global batch
+        local t = torch.tensor({ avg }, { dtype = torch.float64 })
+        dist.all_reduce(t, "avg")
+        avg = t[1]:item()
+      end
+      print(string.format("[%d, %5d] loss: %.3f", epoch, i, avg))
+      losses[#losses + 1] = avg
       running_loss, count = 0.0, 0
     end
   end
-  torch.save({ model = model:state_dict(), optimizer = optimizer:state_dict(), epoch = epoch, losses = losses,
-    model_kind = opts.model }, ckpt_path)
-  print(string.format("epoch %d done (%.1f s since start); checkpoint %s", epoch, torch.time() - t_start, ckpt_path))
+  local secs = torch.time() - t_epoch
+  if rank == 0 then
+    torch.save({ model = model:state_dict(), optimizer = optimizer:state_dict(), epoch = epoch, losses = losses,
+      model_kind = opts.model }, ckpt_path)
+  end
+  print(string.format("epoch %d done (%.1f s since start, %.0f samples/s); checkpoint %s", epoch,
+    torch.time() - t_start, steps * (opts.batch_size // world) * world / math.max(secs, 1e-9), ckpt_path))
 end
 local train_s = torch.time() - t_train
 print("Finished Training")
+if opts.distributed then -- the replicas are identical: rank 0 alone evaluates and draws
+  dist.barrier()
+  if rank ~= 0 then
+    dist.destroy_process_group()
+    os.exit(0)
+  end
+end
 
 -- ---- evaluation (seed 004) ----------------------------------------------------------------------
 model:eval()
@@ -287,3 +346,4 @@ do
 end
 
 print(string.format("Training time: %.1f s; total wall time: %.1f s", train_s, torch.time() - t_start))
+if opts.distributed then dist.destroy_process_group() end

@@ -137,6 +137,35 @@ mdescribe("torch.distributed under mpirun (MPI backend)", function()
       assert.is_true(ok, out)
     end)
   end)
+  it("scripts/train_fashion_mnist.lua --distributed: 2 ranks train as 1 rank with the same global batch", function()
+    local runs = {}
+    for _, np in ipairs { 1, 2 } do
+      local dir = H.tmpdir()
+      local cmd = (lsan_off .. "mpirun --oversubscribe --allow-run-as-root -np %d %s scripts/train_fashion_mnist.lua "
+        .. "--distributed --limit 3200 --epochs 1 --threads 1 --no-progress --log-every 10 --out %s 2>&1")
+        :format(np, H.BIN, H.q(dir))
+      local f = io.popen(cmd)
+      local out = f:read("a")
+      local ok = f:close()
+      assert.is_true(ok, out)
+      assert.truthy(H.exists(dir .. "/checkpoint.safetensors"), out)
+      H.rmdir(dir)
+      local r = { losses = {}, out = out }
+      for l in out:gmatch("%] loss: ([%d.]+)") do r.losses[#r.losses + 1] = tonumber(l) end
+      r.acc = tonumber(out:match("Test accuracy: ([%d.]+) %%"))
+      local _, finished = out:gsub("Finished Training", "")
+      assert.are.equal(1, finished, out) -- rank 0 alone reports
+      assert.truthy(out:find(("Distributed: %d ranks (mpi backend), %d samples per rank per step"):format(np, 64 // np), 1, true), out)
+      runs[np] = r
+    end
+    -- the same 64 samples at every step: the runs differ by float rounding only
+    assert.are.equal(5, #runs[1].losses)
+    assert.are.equal(#runs[1].losses, #runs[2].losses)
+    for k, l in ipairs(runs[1].losses) do
+      assert.is_true(math.abs(l - runs[2].losses[k]) <= 0.002, ("log point %d: %g vs %g"):format(k, l, runs[2].losses[k]))
+    end
+    assert.is_true(math.abs(runs[1].acc - runs[2].acc) <= 1.0, runs[1].acc .. " vs " .. runs[2].acc)
+  end)
   it("mismatched shapes and dtypes are errors on every rank", function()
     local ok, out = launch(2, "shapes")
     assert.is_true(ok, out)

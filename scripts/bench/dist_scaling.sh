@@ -1,5 +1,5 @@
 #!/bin/sh
-# Data-parallel scaling on this machine: samples/s of scripts/dist/train_fashion_mnist_ddp.lua
+# Data-parallel scaling on this machine: samples/s of scripts/train_fashion_mnist.lua --distributed
 # with 1 and 2 MPI ranks (one OpenMP thread per rank, global batch 64 split across ranks),
 # and the scaling efficiency  eff(N) = samples/s(N) / (N * samples/s(1)).
 # Writes the section between <!-- dist:begin --> and <!-- dist:end --> of RESULTS.md.
@@ -8,12 +8,14 @@ set -e
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 limit=${2:-12800}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 command -v mpirun >/dev/null || { echo "dist_scaling: mpirun not found (install openmpi-bin)" >&2; exit 1; }
 flags="--oversubscribe"
 [ "$(id -u)" = 0 ] && flags="$flags --allow-run-as-root"
 run() { # $1 = ranks -> samples/s
-  mpirun $flags -np "$1" "$build/nnlua" scripts/dist/train_fashion_mnist_ddp.lua \
-    --limit "$limit" --test-limit 1000 --threads 1 2>&1 | tee /dev/stderr |
+  mpirun $flags -np "$1" "$build/nnlua" scripts/train_fashion_mnist.lua --distributed \
+    --limit "$limit" --epochs 1 --threads 1 --no-progress --out "$out/ranks$1" 2>&1 | tee /dev/stderr |
     sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' | tail -n 1
 }
 s1=$(run 1)
@@ -27,7 +29,7 @@ cat > "$section" <<MD
 ### Data-parallel scaling (\`scripts/bench/dist_scaling.sh\`, MPI, CPU)
 
 Measured $(date +%Y-%m-%d) on $(uname -m) ($cores cores, Open MPI $(mpirun --version | sed -n 's/.*) //p' | head -n 1)):
-Fashion-MNIST CNN (scripts/dist/train_fashion_mnist_ddp.lua), $limit training samples, global
+Fashion-MNIST CNN (scripts/train_fashion_mnist.lua --distributed), $limit training samples, global
 batch 64 split across the ranks, one thread per rank. Load average before the run: $load
 (other jobs on a shared machine take cores from the ranks: compare runs on an idle machine).
 

@@ -6,7 +6,7 @@
 #   3. runs the CUDA specs under compute-sanitizer (memcheck, then racecheck on the
 #      reductions' shared memory), when the tool is installed,
 #   4. trains scripts/train_fashion_mnist.lua --device cuda (when that script exists), and
-#      scripts/dist/train_fashion_mnist_ddp.lua under mpirun with the NCCL backend,
+#      scripts/train_fashion_mnist.lua --distributed under mpirun with the NCCL backend,
 #   5. benchmarks training steps against PyTorch on the same GPU (scripts/bench/gpu_bench.lua
 #      and gpu_bench.py: lenet128, resnet18 at batch 64, mlp at batch 1024) and writes the
 #      ratios into scripts/bench/RESULTS.md's gpu section (skipped when /usr/bin/python3 has
@@ -43,8 +43,8 @@ fi
 # GPU; the gpu-tagged NCCL spec already ran in the suite above), next to the MPI/CPU run.
 if build-cuda/nnlua -e 'os.exit(torch.distributed.is_nccl_available() and 0 or 1)' && command -v mpirun >/dev/null; then
   ngpu=$(build-cuda/nnlua -e 'print(torch.cuda.device_count())')
-  mpirun --allow-run-as-root --oversubscribe -np "$ngpu" build-cuda/nnlua scripts/dist/train_fashion_mnist_ddp.lua --backend nccl --limit 12800 --test-limit 1000
-  mpirun --allow-run-as-root --oversubscribe -np 1 build-cuda/nnlua scripts/dist/train_fashion_mnist_ddp.lua --backend mpi --limit 12800 --test-limit 1000
+  mpirun --allow-run-as-root --oversubscribe -np "$ngpu" build-cuda/nnlua scripts/train_fashion_mnist.lua --distributed --device cuda --limit 12800 --epochs 1 --no-progress --out build-cuda/ddp_nccl
+  mpirun --allow-run-as-root --oversubscribe -np 1 build-cuda/nnlua scripts/train_fashion_mnist.lua --distributed --limit 12800 --epochs 1 --no-progress --out build-cuda/ddp_mpi
 fi
 # benchmarks: "name ms" lines from both sides, ratio = nnlua / PyTorch (lower is better)
 build-cuda/nnlua scripts/bench/gpu_bench.lua > build-cuda/gpu_bench_nnlua.txt
