@@ -56,7 +56,7 @@ typedef struct nl_pool_params {
 } nl_pool_params;
 
 int nl_max_pool2d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx);
-/* Scatters gy through idx into zeros of x's shape (also adaptive_max_pool2d's backward). */
+/* Scatters gy through idx into zeros of x's shape. */
 nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx);
 /* x (N, C, L) or (C, L); p uses index 1 only; indices are positions in L. */
 int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx);
@@ -68,6 +68,8 @@ nl_tensor *nl_adaptive_avg_pool2d(const nl_tensor *x, int64_t oh, int64_t ow);
 nl_tensor *nl_adaptive_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x);
 int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t oh, int64_t ow, nl_tensor **y,
                            nl_tensor **idx);
+/* adaptive_max_pool2d's backward: gy through idx (from the forward) into zeros of x's shape. */
+nl_tensor *nl_adaptive_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx);
 
 /* ---- normalisation (norm.c) ----------------------------------------------------------------
  * batch_norm: x (N, C, *). training: batch statistics (biased variance) normalise x and the
