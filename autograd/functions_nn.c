@@ -462,7 +462,8 @@ nl_tensor *nl_ag_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode
   if (!r || !nl_ag_any_requires_grad(1, &x)) return r;
   int64_t c[2 + 2 * NL_MAXDIM] = {npad, mode};
   memcpy(c + 2, pads, sizeof(int64_t) * (size_t)npad);
-  static const char *const names[] = {"ConstantPadNdBackward", "ReflectionPadBackward", "ReplicationPadBackward"};
+  static const char *const names[] = {"ConstantPadNdBackward", "ReflectionPadBackward", "ReplicationPadBackward",
+                                      "CircularPadBackward"};
   nl_node *n = nn_node(&r, names[mode], d_pad, 1, &x, c, sizeof c);
   if (!n) return NULL;
   return nn_finish(r, n, nl_node_save(n, x, false));

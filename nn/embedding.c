@@ -1,5 +1,5 @@
 /* embedding.c: embedding (row lookup) and its backward (row accumulation, padding_idx row kept
- * zero), one_hot, and pad (constant / reflect / replicate over any trailing dims). */
+ * zero), one_hot, and pad (constant / reflect / replicate / circular over any trailing dims). */
 #include <string.h>
 
 #include "nl_nn_kernel.h"
@@ -226,9 +226,10 @@ nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) { NN_DEVICE_SCOPE(nl_tens
 static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int64_t *pads, int mode, int64_t *oshape) {
   if (npad % 2 || npad / 2 > x->ndim)
     return nl_failc("%s: padding length %d must be even and at most 2 * dims of input %s", op, npad, SHP(x));
-  if (mode < NL_PAD_CONSTANT || mode > NL_PAD_REPLICATE) return nl_failc("%s: unknown mode %d", op, mode);
+  if (mode < NL_PAD_CONSTANT || mode > NL_PAD_CIRCULAR) return nl_failc("%s: unknown mode %d", op, mode);
   _Static_assert((int)NL_PAD_CONSTANT == (int)NL_NN_PAD_CONSTANT && (int)NL_PAD_REFLECT == (int)NL_NN_PAD_REFLECT &&
-                     (int)NL_PAD_REPLICATE == (int)NL_NN_PAD_REPLICATE, "nl_nn_pad.h restates nl_nn.h's pad modes");
+                     (int)NL_PAD_REPLICATE == (int)NL_NN_PAD_REPLICATE && (int)NL_PAD_CIRCULAR == (int)NL_NN_PAD_CIRCULAR,
+                 "nl_nn_pad.h restates nl_nn.h's pad modes");
   for (int i = 0; i < x->ndim; i++) oshape[i] = x->shape[i];
   for (int k = 0; k < npad / 2; k++) {
     int d = x->ndim - 1 - k;
@@ -242,6 +243,9 @@ static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int6
       if (mode == NL_PAD_REFLECT && (lo >= n || hi >= n))
         return nl_failc("%s: padding (%lld, %lld) should be less than the size %lld of dim %d of input %s (reflect)", op,
                         (long long)lo, (long long)hi, (long long)n, d + 1, SHP(x));
+      if (mode == NL_PAD_CIRCULAR && (lo > n || hi > n))
+        return nl_failc("%s: padding (%lld, %lld) should be at most the size %lld of dim %d of input %s (circular: one wrap)",
+                        op, (long long)lo, (long long)hi, (long long)n, d + 1, SHP(x));
       if (mode == NL_PAD_REPLICATE && n == 0 && lo + hi > 0)
         return nl_failc("%s: cannot replicate-pad the empty dim %d of input %s", op, d + 1, SHP(x));
     }

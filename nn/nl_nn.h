@@ -159,8 +159,9 @@ nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int6
 /* int64 (*idx, C); num_classes < 0: max(idx)+1. */
 nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t num_classes);
 /* pads: npad values (npad even, <= 2*ndim) as PyTorch: (last_lo, last_hi, prev_lo, ...);
- * negative pads crop. mode: 0 constant (value), 1 reflect, 2 replicate. */
-enum { NL_PAD_CONSTANT = 0, NL_PAD_REFLECT = 1, NL_PAD_REPLICATE = 2 };
+ * negative pads crop (constant mode only). mode: 0 constant (value), 1 reflect, 2 replicate,
+ * 3 circular (pads at most the dim's size: one wrap). */
+enum { NL_PAD_CONSTANT = 0, NL_PAD_REFLECT = 1, NL_PAD_REPLICATE = 2, NL_PAD_CIRCULAR = 3 };
 nl_tensor *nl_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode, double value);
 nl_tensor *nl_pad_backward(const nl_tensor *gy, const nl_tensor *x, int npad,
                            const int64_t *pads, int mode);

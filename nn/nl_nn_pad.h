@@ -1,10 +1,11 @@
 /* nl_nn_pad.h: F.pad's index map, written once for the CPU (nn/embedding.c) and the CUDA
- * kernels (cuda/nn_pad.cu). Modes are nl_nn.h's NL_PAD_* (0 constant, 1 reflect, 2 replicate),
- * restated as ints so the kernels need not see nl_nn.h.
+ * kernels (cuda/nn_pad.cu). Modes are nl_nn.h's NL_PAD_* (0 constant, 1 reflect, 2 replicate,
+ * 3 circular), restated as ints so the kernels need not see nl_nn.h.
  *
  * Along one dim of size n padded by (lo, hi) to on = n + lo + hi, output coordinate oi reads
  * input coordinate oi - lo when it lies in [0, n); otherwise constant mode fills, reflect
- * mirrors about the edge element (|pad| < n: one reflection), replicate repeats the edge.
+ * mirrors about the edge element (|pad| < n: one reflection), replicate repeats the edge,
+ * circular wraps around (pad <= n: one wrap).
  * The forward is a gather (nl_nn_pad_src). The backward on the device is a gather too: each
  * input element sums the output elements that read it (nl_nn_pad_readers, per dim at most
  * three ranges, so the set is their cartesian product), visited in increasing output flat
@@ -15,7 +16,7 @@
 
 #include "nl_nn_math.h" /* NL_NN_HD */
 
-enum { NL_NN_PAD_CONSTANT, NL_NN_PAD_REFLECT, NL_NN_PAD_REPLICATE };
+enum { NL_NN_PAD_CONSTANT, NL_NN_PAD_REFLECT, NL_NN_PAD_REPLICATE, NL_NN_PAD_CIRCULAR };
 
 /* The input coordinate read by output coordinate oi along one dim, or -1 (constant fill). */
 NL_NN_HD int64_t nl_nn_pad_coord(int64_t oi, int64_t lo, int64_t n, int mode) {
@@ -23,6 +24,7 @@ NL_NN_HD int64_t nl_nn_pad_coord(int64_t oi, int64_t lo, int64_t n, int mode) {
   if (i >= 0 && i < n) return i;
   if (mode == NL_NN_PAD_CONSTANT) return -1;
   if (mode == NL_NN_PAD_REFLECT) return i < 0 ? -i : 2 * (n - 1) - i;
+  if (mode == NL_NN_PAD_CIRCULAR) return ((i % n) + n) % n;
   return i < 0 ? 0 : n - 1;
 }
 
@@ -44,9 +46,14 @@ NL_NN_HD int64_t nl_nn_pad_src(int64_t o, int nd, const int64_t *ish, const int6
 /* The output coordinates along one dim (n input, on output, low pad lo) that read input
  * coordinate i: up to three disjoint ranges [a[k], b[k]) in increasing order; returns how
  * many (0: none, a cropped element). Reflect: the mirror on the low side (lo - i), i itself,
- * the mirror on the high side; replicate: the edge elements also take the whole pad. */
+ * the mirror on the high side; replicate: the edge elements also take the whole pad;
+ * circular: every oi = i + lo (mod n) below on (lo, hi <= n: on <= 3n, so at most three). */
 NL_NN_HD int nl_nn_pad_readers(int64_t i, int64_t lo, int64_t n, int64_t on, int mode, int64_t *a, int64_t *b) {
   int k = 0;
+  if (mode == NL_NN_PAD_CIRCULAR) {
+    for (int64_t oi = (i + lo) % n; oi < on && k < 3; oi += n) a[k] = oi, b[k] = oi + 1, k++;
+    return k;
+  }
   if (mode == NL_NN_PAD_REPLICATE) {
     a[0] = i == 0 ? 0 : lo + i;
     b[0] = i == n - 1 ? on : lo + i + 1;

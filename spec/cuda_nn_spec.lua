@@ -270,12 +270,13 @@ describe_gpu("cuda nn vs cpu #gpu", function()
     assert.is_true(torch.equal(out.cpu[2], out[dev][2]), what .. ": backward equals the CPU's")
   end
 
-  it("pad on the device: every mode, cropping, size-1 dims, non-contiguous input, backward; the CPU's errors", function()
+  it("pad on the device: every mode (circular too), cropping, size-1 dims, non-contiguous input, backward; the CPU's errors", function()
     for _, dt in ipairs(dts) do
       local cases = {
         {{2, 3, 4, 5}, {3, 2, 1, 3}, "reflect"}, {{7, 3}, {6, 6}, "reflect"},
         {{2, 3, 4, 5}, {2, 3, 0, 4, 1, 1}, "replicate"}, {{1, 3, 4}, {1, 1, 2, 3}, "replicate"},
         {{2, 3, 4, 5}, {-1, 2, 3, -2}, "constant", 0.5}, {{4, 600}, {300, 2}, "constant"},
+        {{2, 3, 4, 5}, {5, 4, 0, 4, 1, 2}, "circular"}, {{5, 1, 3}, {3, 1}, "circular"},
       }
       for _, c in ipairs(cases) do
         local x = r(table.unpack(c[1])):to(dt[1])
@@ -288,6 +289,7 @@ describe_gpu("cuda nn vs cpu #gpu", function()
       assert.is_true(torch.equal(F.pad(xi:cuda(), {1, 2}, "reflect"):cpu(), F.pad(xi, {1, 2}, "reflect")))
       same_err(F.pad, r(2, 3):to(dt[1]):cuda(), {3, 0}, "reflect")
       same_err(F.pad, r(2, 3):to(dt[1]):cuda(), {1, 1, 1, 1, 1, 1}, "replicate")
+      same_err(F.pad, r(2, 3):to(dt[1]):cuda(), {0, 4}, "circular")
     end
   end)
 

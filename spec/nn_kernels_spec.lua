@@ -314,6 +314,8 @@ describe("torch._nn pad / adaptive pools / one_hot backwards against reference s
         { r(dt, 3, 1, 4), { 1, 1, 2, 3 }, "replicate" },                   -- a size-1 dim takes all
         { r(dt, 2, 3, 4, 5), { -1, 2, 3, -2 }, "constant", 0.5 },          -- crop and pad
         { r(dt, 4, 5):t(), { 0, 0, -2, -1 }, "constant" },
+        { r(dt, 2, 5, 4, 3):transpose(2, 4), { 5, 4, 0, 4, 1, 2 }, "circular" }, -- pads up to the size
+        { r(dt, 3, 1, 2), { 2, 1, 1, 1 }, "circular" },
         { r(dt, 2, 3), {}, "reflect" },
       }
       for k, c in ipairs(cases) do
@@ -336,6 +338,13 @@ describe("torch._nn pad / adaptive pools / one_hot backwards against reference s
       assert.are.same({ 2, 1, 2, 3, 2, 5, 4, 5, 6, 5 }, vals(N.pad(xi, { 1, 1 }, "reflect")))
       assert.are.equal("int64", N.pad(xi, { 1, 1 }, "reflect").dtype)
       assert.are.same({ 7, 1, 2, 3, 7, 7, 7, 7 }, vals(N.pad(xi[{ { 1, 1 } }], { 1, 0, 0, 1 }, "constant", 7)))
+      -- circular wraps once: rows (2, 1 | 1, 2) of the 2 x 3 input, columns (3 | 1, 2, 3 | 1, 2, 3)
+      assert.are.same({ 6, 4, 5, 6, 4, 5, 6, 3, 1, 2, 3, 1, 2, 3, 6, 4, 5, 6, 4, 5, 6, 3, 1, 2, 3, 1, 2, 3 },
+        vals(N.pad(xi, { 1, 3, 1, 1 }, "circular")))
+      assert.has_error(function() N.pad(xi, { 4, 0 }, "circular") end,
+        "pad: padding (4, 0) should be at most the size 3 of dim 2 of input [2, 3] (circular: one wrap)")
+      assert.has_error(function() N.pad(xi, { -1, 0 }, "circular") end,
+        "pad: negative padding is only supported in constant mode")
     end)
 
     it("adaptive_avg_pool2d / adaptive_max_pool2d: overlapping windows, outputs larger than inputs (" .. dt .. ")", function()
@@ -378,6 +387,23 @@ describe("torch._nn pad / adaptive pools / one_hot backwards against reference s
       end
     end)
   end
+
+  it("Conv2d padding_mode circular: a 3 x 3 window wrapped around a 3 x 3 input sees every element once", function()
+    local conv = nn.Conv2d(1, 1, 3, { padding = 1, padding_mode = "circular", bias = false }):double()
+    torch.no_grad(function() conv.weight:fill_(1) end)
+    local x = torch.randn(2, 1, 3, 3, { dtype = torch.float64 })
+    x.requires_grad = true
+    local y = conv(x)
+    assert.are.same({ 2, 1, 3, 3 }, { table.unpack(y.shape) })
+    for n = 1, 2 do
+      local s = x[n]:sum():item()
+      for _, v in ipairs(vals(y[n])) do assert.near(s, v, 1e-12) end
+    end
+    -- every tap meets every element once per sample; every element feeds 9 outputs
+    y:sum():backward()
+    for _, v in ipairs(vals(conv.weight.grad)) do assert.near(x:sum():item(), v, 1e-12) end
+    for _, v in ipairs(vals(x.grad)) do assert.near(9, v, 1e-12) end
+  end)
 
   it("one_hot: non-contiguous indices, inferred classes, empty input, the CPU's errors", function()
     local idx = torch.tensor({ { 0, 1 }, { 3, 0 } }):t() -- flat order 0, 3, 1, 0
