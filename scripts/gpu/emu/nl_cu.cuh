@@ -3,7 +3,7 @@
  * a grid-stride loop covers every element, a block-stride loop (blockIdx.x += gridDim.x)
  * every row/channel, a thread-stride loop (threadIdx.x += blockDim.x) every element of the
  * row, so a block-wide sum (nl_cu_block_sum2) is the single thread's partial itself, and
- * atomicAdd / atomicMin are plain read-modify-writes. It checks the kernels' index math and
+ * atomicAdd / atomicMin / atomicMax are plain read-modify-writes. It checks the kernels' index math and
  * the front ends' device-path algebra on a machine without a GPU; it says nothing about
  * races, the shuffle/shared-memory reduction tree, launch limits or device numerics. */
 #ifndef NL_CU_CUH
