@@ -110,18 +110,21 @@ nl_tensor *nl_ag_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const 
 }
 
 /* ---- pooling -------------------------------------------------------------------------------
- * max: ip[0] = 1 for 1d; saved: x, idx. avg: ctx nl_pool_params (NULL: adaptive); saved x. */
+ * max: ip[0] = 0 for 2d, 1 for 1d, 2 for adaptive; saved: x, idx. avg: ctx nl_pool_params (NULL: adaptive); saved x. */
 static int d_max_pool(nl_node *n, nl_tensor *g, nl_tensor **gi) {
   nl_tensor *x = nl_saved_get(n, 0), *ix = nl_saved_get(n, 1);
-  gi[0] = n->ip[0] ? nl_max_pool1d_backward(g, x, ix) : nl_max_pool2d_backward(g, x, ix);
-  if (!gi[0] || nn_mark_nodiff(n, n->ip[0] ? "max_pool1d" : "max_pool2d", g, 1, gi) < 0) return nn_fail(1, gi);
+  static const char *const names[] = {"max_pool2d", "max_pool1d", "adaptive_max_pool2d"};
+  gi[0] = n->ip[0] == 1 ? nl_max_pool1d_backward(g, x, ix)
+          : n->ip[0] == 2 ? nl_adaptive_max_pool2d_backward(g, x, ix)
+                          : nl_max_pool2d_backward(g, x, ix);
+  if (!gi[0] || nn_mark_nodiff(n, names[n->ip[0]], g, 1, gi) < 0) return nn_fail(1, gi);
   return 0;
 }
-static int nn_max_pool(int st, int one_d, const char *name, const nl_tensor *x, nl_tensor **y, nl_tensor **idx) {
+static int nn_max_pool(int st, int kind, const char *name, const nl_tensor *x, nl_tensor **y, nl_tensor **idx) {
   if (st < 0 || !nl_ag_any_requires_grad(1, &x)) return st;
   nl_node *n = nn_node(y, name, d_max_pool, 1, &x, NULL, 0);
   if (!n) { nl_tensor_free(*idx); *idx = NULL; return -1; }
-  n->ip[0] = one_d;
+  n->ip[0] = kind;
   const nl_tensor *sv[2] = {x, *idx};
   int slot[2];
   if (!(*y = nn_finish(*y, n, nn_save(n, 2, sv, slot)))) { nl_tensor_free(*idx); *idx = NULL; return -1; }
@@ -134,7 +137,7 @@ int nl_ag_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y,
   return nn_max_pool(nl_max_pool1d(x, p, y, idx), 1, "MaxPool2DWithIndicesBackward", x, y, idx);
 }
 int nl_ag_adaptive_max_pool2d(const nl_tensor *x, int64_t oh, int64_t ow, nl_tensor **y, nl_tensor **idx) {
-  return nn_max_pool(nl_adaptive_max_pool2d(x, oh, ow, y, idx), 0, "AdaptiveMaxPool2DBackward", x, y, idx);
+  return nn_max_pool(nl_adaptive_max_pool2d(x, oh, ow, y, idx), 2, "AdaptiveMaxPool2DBackward", x, y, idx);
 }
 
 static int d_avg_pool(nl_node *n, nl_tensor *g, nl_tensor **gi) {
@@ -459,7 +462,8 @@ nl_tensor *nl_ag_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode
   if (!r || !nl_ag_any_requires_grad(1, &x)) return r;
   int64_t c[2 + 2 * NL_MAXDIM] = {npad, mode};
   memcpy(c + 2, pads, sizeof(int64_t) * (size_t)npad);
-  static const char *const names[] = {"ConstantPadNdBackward", "ReflectionPadBackward", "ReplicationPadBackward"};
+  static const char *const names[] = {"ConstantPadNdBackward", "ReflectionPadBackward", "ReplicationPadBackward",
+                                      "CircularPadBackward"};
   nl_node *n = nn_node(&r, names[mode], d_pad, 1, &x, c, sizeof c);
   if (!n) return NULL;
   return nn_finish(r, n, nl_node_save(n, x, false));

@@ -24,6 +24,14 @@ void nl_cuda_nn_cls_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_loss_sum(const nl_nn_kargs *a);
 void nl_cuda_nn_pw(const nl_nn_kargs *a);
 void nl_cuda_nn_bce_check(const nl_nn_kargs *a);
+void nl_cuda_nn_pad(const nl_nn_kargs *a);
+void nl_cuda_nn_pad_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_one_hot_check(const nl_nn_kargs *a);
+void nl_cuda_nn_one_hot(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_avg(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_avg_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_max(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_max_bwd(const nl_nn_kargs *a);
 
 #define NL_NN_WRAP(NAME)                                                        \
   static void nl_cunw_##NAME(const nl_nn_kargs *a) {                            \
@@ -55,6 +63,14 @@ NL_NN_WRAP(cls_bwd)
 NL_NN_WRAP(loss_sum)
 NL_NN_WRAP(pw)
 NL_NN_WRAP(bce_check)
+NL_NN_WRAP(pad)
+NL_NN_WRAP(pad_bwd)
+NL_NN_WRAP(one_hot_check)
+NL_NN_WRAP(one_hot)
+NL_NN_WRAP(adaptive_avg)
+NL_NN_WRAP(adaptive_avg_bwd)
+NL_NN_WRAP(adaptive_max)
+NL_NN_WRAP(adaptive_max_bwd)
 
 static nl_nn_kernel_fn nl_cuda_nn_table[NL_NN_OP_COUNT];
 
@@ -79,5 +95,13 @@ __attribute__((constructor)) static void nl_cuda_nn_install(void) {
   nl_cuda_nn_table[NL_NN_LOSS_SUM] = nl_cunw_loss_sum;
   nl_cuda_nn_table[NL_NN_PW] = nl_cunw_pw;
   nl_cuda_nn_table[NL_NN_BCE_CHECK] = nl_cunw_bce_check;
+  nl_cuda_nn_table[NL_NN_PAD] = nl_cunw_pad;
+  nl_cuda_nn_table[NL_NN_PAD_BWD] = nl_cunw_pad_bwd;
+  nl_cuda_nn_table[NL_NN_ONE_HOT_CHECK] = nl_cunw_one_hot_check;
+  nl_cuda_nn_table[NL_NN_ONE_HOT] = nl_cunw_one_hot;
+  nl_cuda_nn_table[NL_NN_ADAPTIVE_AVG] = nl_cunw_adaptive_avg;
+  nl_cuda_nn_table[NL_NN_ADAPTIVE_AVG_BWD] = nl_cunw_adaptive_avg_bwd;
+  nl_cuda_nn_table[NL_NN_ADAPTIVE_MAX] = nl_cunw_adaptive_max;
+  nl_cuda_nn_table[NL_NN_ADAPTIVE_MAX_BWD] = nl_cunw_adaptive_max_bwd;
   nl_nn_cuda_kernels = nl_cuda_nn_table;
 }

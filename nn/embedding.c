@@ -1,8 +1,9 @@
 /* embedding.c: embedding (row lookup) and its backward (row accumulation, padding_idx row kept
- * zero), one_hot, and pad (constant / reflect / replicate over any trailing dims). */
+ * zero), one_hot, and pad (constant / reflect / replicate / circular over any trailing dims). */
 #include <string.h>
 
-#include "nn_device.h"
+#include "nl_nn_kernel.h"
+#include "nl_nn_pad.h"
 #include "nn_util.h"
 
 /* ---- device path (CUDA) ----------------------------------------------------------------------
@@ -139,13 +140,60 @@ nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int6
   return nn_to(gw, gy->dtype);
 }
 
-nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) {
+/* The device path of one_hot (cuda/nn_pad.cu; idx validated, n > 0 or C >= 0): the indices
+ * are checked on the device, which leaves the first negative one and the largest value in
+ * two int64 read back with one tiny copy, so the errors are the CPU's (same order, same
+ * values); the result is a gather, one thread per element. */
+static nl_tensor *nn_one_hot_dev(const char *op, const nl_tensor *idx, int64_t n, int64_t C) {
+  nl_device dev = nl_device_of(idx);
+  nl_tensor *ic = nn_contig(idx);
+  if (!ic) return NULL;
+  int64_t first = n, mx = -1, two = 2;
+  if (n > 0) {
+    nl_tensor *h = nl_empty(1, &two, NL_INT64, nl_cpu()), *f = NULL, *hf = NULL;
+    if (h) L64(h)[0] = n, L64(h)[1] = -1, f = nl_to_device(h, dev);
+    nl_nn_kargs k = {0};
+    k.out = f, k.in[0] = ic, k.nrm.R = n;
+    if (f && !nl_nn_run(NL_NN_ONE_HOT_CHECK, &k, op)) hf = nl_to_device(f, nl_cpu());
+    nl_tensor_free(h), nl_tensor_free(f);
+    if (!hf) {
+      nl_tensor_free(ic);
+      return NULL;
+    }
+    first = L64(hf)[0], mx = L64(hf)[1];
+    nl_tensor_free(hf);
+  }
+  if (first < n) {
+    int64_t v = nn_elem_i64_dev(ic, n, first);
+    nl_tensor_free(ic);
+    return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, nl_one_based(v));
+  }
+  if (C < 0) C = mx + 1;
+  if (mx >= C) {
+    nl_tensor_free(ic);
+    return nl_fail("%s: class value %lld is out of range for %lld classes (expected 1..%lld)", op, (long long)mx + 1, (long long)C, (long long)C);
+  }
+  int64_t shape[NL_MAXDIM];
+  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+  shape[idx->ndim] = C;
+  nl_tensor *y = nl_empty(idx->ndim + 1, shape, NL_INT64, dev);
+  nl_nn_kargs k = {0};
+  k.out = y, k.in[0] = ic, k.nrm.R = n, k.nrm.C = C;
+  if (y && nl_nn_run(NL_NN_ONE_HOT, &k, op)) {
+    nl_tensor_free(y);
+    y = NULL;
+  }
+  nl_tensor_free(ic);
+  return y;
+}
+
+static nl_tensor *nn_one_hot(const nl_tensor *idx, int64_t C) {
   const char *op = "one_hot";
-  if (NN_ANY_DEV(idx)) return nn_host_one_hot(idx, C);
   if (nn_check_long(op, "indices", idx)) return NULL;
   if (idx->ndim + 1 > NL_MAXDIM) return nl_fail("%s: indices %s have too many dims", op, SHP(idx));
   int64_t n = nl_numel(idx);
   if (C < 0 && n == 0) return nl_fail("%s: cannot infer the number of classes from an empty tensor", op);
+  if (nn_dev(idx)) return nn_one_hot_dev(op, idx, n, C);
   nl_tensor *ic = nn_contig(idx);
   if (!ic) return NULL;
   const int64_t *ix = L64(ic);
@@ -172,12 +220,16 @@ nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) {
   return y;
 }
 
+nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t C) { NN_DEVICE_SCOPE(nl_tensor *, nn_one_hot(idx, C)); }
+
 /* ---- pad ---------------------------------------------------------------------------------- */
 static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int64_t *pads, int mode, int64_t *oshape) {
-  if (nl_device_of(x).type != NL_CPU) return nl_failc("%s: expected a CPU tensor", op);
   if (npad % 2 || npad / 2 > x->ndim)
     return nl_failc("%s: padding length %d must be even and at most 2 * dims of input %s", op, npad, SHP(x));
-  if (mode < NL_PAD_CONSTANT || mode > NL_PAD_REPLICATE) return nl_failc("%s: unknown mode %d", op, mode);
+  if (mode < NL_PAD_CONSTANT || mode > NL_PAD_CIRCULAR) return nl_failc("%s: unknown mode %d", op, mode);
+  _Static_assert((int)NL_PAD_CONSTANT == (int)NL_NN_PAD_CONSTANT && (int)NL_PAD_REFLECT == (int)NL_NN_PAD_REFLECT &&
+                     (int)NL_PAD_REPLICATE == (int)NL_NN_PAD_REPLICATE && (int)NL_PAD_CIRCULAR == (int)NL_NN_PAD_CIRCULAR,
+                 "nl_nn_pad.h restates nl_nn.h's pad modes");
   for (int i = 0; i < x->ndim; i++) oshape[i] = x->shape[i];
   for (int k = 0; k < npad / 2; k++) {
     int d = x->ndim - 1 - k;
@@ -191,6 +243,9 @@ static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int6
       if (mode == NL_PAD_REFLECT && (lo >= n || hi >= n))
         return nl_failc("%s: padding (%lld, %lld) should be less than the size %lld of dim %d of input %s (reflect)", op,
                         (long long)lo, (long long)hi, (long long)n, d + 1, SHP(x));
+      if (mode == NL_PAD_CIRCULAR && (lo > n || hi > n))
+        return nl_failc("%s: padding (%lld, %lld) should be at most the size %lld of dim %d of input %s (circular: one wrap)",
+                        op, (long long)lo, (long long)hi, (long long)n, d + 1, SHP(x));
       if (mode == NL_PAD_REPLICATE && n == 0 && lo + hi > 0)
         return nl_failc("%s: cannot replicate-pad the empty dim %d of input %s", op, d + 1, SHP(x));
     }
@@ -201,21 +256,23 @@ static int nn_pad_check(const char *op, const nl_tensor *x, int npad, const int6
   return 0;
 }
 
-/* For output flat index o: the input flat index, or -1 (constant fill). */
-static int64_t nn_pad_src(int64_t o, int nd, const int64_t *ish, const int64_t *osh, const int64_t *lo, int mode) {
-  int64_t src = 0, mul = 1;
-  for (int d = nd - 1; d >= 0; d--) {
-    int64_t oi = o % osh[d], i = oi - lo[d], n = ish[d];
-    o /= osh[d];
-    if (i < 0 || i >= n) {
-      if (mode == NL_PAD_CONSTANT) return -1;
-      if (mode == NL_PAD_REFLECT) i = i < 0 ? -i : 2 * (n - 1) - i;
-      else i = i < 0 ? 0 : n - 1;
-    }
-    src += i * mul;
-    mul *= n;
+/* The device path of pad (cuda/nn_pad.cu): gathers in x's dtype (float32/float64; other
+ * dtypes through float64, as the CPU's buffers), the backward included (nl_nn_pad.h). */
+static nl_tensor *nn_pad_dev(const char *op, const nl_tensor *x, const nl_tensor *gy, const nl_nn_pad *g, int mode,
+                             double value) {
+  const nl_tensor *src = gy ? gy : x;
+  nl_dtype dt = src->dtype, kt = dt == NL_FLOAT32 || dt == NL_FLOAT64 ? dt : NL_FLOAT64;
+  nl_tensor *in = nl_to_dtype((nl_tensor *)src, kt), *c = in ? nl_contiguous(in) : NULL;
+  nl_tensor_free(in);
+  nl_tensor *out = c ? nl_empty(g->nd, gy ? g->ish : g->osh, kt, nl_device_of(x)) : NULL;
+  nl_nn_kargs a = {0};
+  a.out = out, a.in[0] = c, a.pad = *g, a.kind = mode, a.sc[0] = value;
+  if (out && nl_nn_run(gy ? NL_NN_PAD_BWD : NL_NN_PAD, &a, op)) {
+    nl_tensor_free(out);
+    out = NULL;
   }
-  return src;
+  nl_tensor_free(c);
+  return kt == dt ? out : nn_to(out, dt);
 }
 
 static nl_tensor *nn_pad(const char *op, const nl_tensor *x, const nl_tensor *gy, int npad, const int64_t *pads,
@@ -224,9 +281,15 @@ static nl_tensor *nn_pad(const char *op, const nl_tensor *x, const nl_tensor *gy
   if (nn_pad_check(op, x, npad, pads, mode, osh)) return NULL;
   for (int k = 0; k < npad / 2; k++) lo[x->ndim - 1 - k] = pads[2 * k];
   if (gy) {
-    int ok = gy->ndim == x->ndim && nl_dtype_is_float(gy->dtype) && nl_device_of(gy).type == NL_CPU;
+    if (!nl_device_eq(nl_device_of(gy), nl_device_of(x))) return nl_fail("%s: expected grad_output on the same device as input", op);
+    int ok = gy->ndim == x->ndim && nl_dtype_is_float(gy->dtype);
     for (int i = 0; ok && i < x->ndim; i++) ok = gy->shape[i] == osh[i];
     if (!ok) return nl_fail("%s: expected a float grad_output of shape %s, got %s", op, nl_shape_str(x->ndim, osh, (char[160]){0}, 160), SHP(gy));
+  }
+  if (nn_dev(x)) {
+    nl_nn_pad g = {x->ndim, {0}, {0}, {0}};
+    for (int i = 0; i < x->ndim; i++) g.ish[i] = x->shape[i], g.osh[i] = osh[i], g.lo[i] = lo[i];
+    return nn_pad_dev(op, x, gy, &g, mode, value);
   }
   nl_tensor *in = nn_f64(gy ? gy : x);
   nl_tensor *out = gy ? nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : nl_empty(x->ndim, osh, NL_FLOAT64, nl_cpu());
@@ -239,7 +302,7 @@ static nl_tensor *nn_pad(const char *op, const nl_tensor *x, const nl_tensor *gy
   const double *s = D(in);
   double *o = D(out);
   for (int64_t i = 0; i < n; i++) {
-    int64_t k = nn_pad_src(i, x->ndim, x->shape, osh, lo, mode);
+    int64_t k = nl_nn_pad_src(i, x->ndim, x->shape, osh, lo, mode);
     if (gy) {
       if (k >= 0) o[k] += s[i];
     } else {
@@ -251,10 +314,8 @@ static nl_tensor *nn_pad(const char *op, const nl_tensor *x, const nl_tensor *gy
 }
 
 nl_tensor *nl_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode, double value) {
-  if (NN_ANY_DEV(x)) return nn_host_pad(x, NULL, npad, pads, mode, value);
-  return nn_pad("pad", x, NULL, npad, pads, mode, value);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pad("pad", x, NULL, npad, pads, mode, value));
 }
 nl_tensor *nl_pad_backward(const nl_tensor *gy, const nl_tensor *x, int npad, const int64_t *pads, int mode) {
-  if (NN_ANY_DEV(gy, x)) return nn_host_pad(x, gy, npad, pads, mode, 0);
-  return nn_pad("pad_backward", x, gy, npad, pads, mode, 0);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_pad("pad_backward", x, gy, npad, pads, mode, 0));
 }

@@ -105,17 +105,6 @@ static int64_t nn_first_bad_dev(const char *op, nl_nn_op kop, const nl_tensor *t
   nl_tensor_free(hf);
   return bad;
 }
-/* Element i of t (M elements, contiguous; int64 or float64) copied back as a double (NAN when
- * the copy fails; the caller is reporting an error anyway). */
-static double nn_elem_dev(const nl_tensor *t, int64_t M, int64_t i) {
-  nl_tensor *flat = nl_reshape((nl_tensor *)t, 1, &M), *tv = flat ? nl_select(flat, 0, i) : NULL;
-  nl_tensor *hv = tv ? nl_to_device(tv, nl_cpu()) : NULL;
-  nl_tensor_free(flat), nl_tensor_free(tv);
-  double v = !hv ? NAN : t->dtype == NL_INT64 ? (double)L64(hv)[0] : D(hv)[0];
-  nl_tensor_free(hv);
-  return v;
-}
-
 /* The class-index check of nn_check_targets for targets td on a device. */
 static int nn_check_targets_dev(const char *op, const nl_tensor *td, int64_t M, int64_t C, int64_t ignore) {
   int64_t bad = nn_first_bad_dev(op, NL_NN_CLS_CHECK, td, M, C, ignore);

@@ -59,7 +59,7 @@ typedef struct nl_pool_params {
 } nl_pool_params;
 
 int nl_max_pool2d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx);
-/* Scatters gy through idx into zeros of x's shape (also adaptive_max_pool2d's backward). */
+/* Scatters gy through idx into zeros of x's shape. */
 nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx);
 /* x (N, C, L) or (C, L); p uses index 1 only; indices are positions in L. */
 int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx);
@@ -71,6 +71,8 @@ nl_tensor *nl_adaptive_avg_pool2d(const nl_tensor *x, int64_t oh, int64_t ow);
 nl_tensor *nl_adaptive_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x);
 int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t oh, int64_t ow, nl_tensor **y,
                            nl_tensor **idx);
+/* adaptive_max_pool2d's backward: gy through idx (from the forward) into zeros of x's shape. */
+nl_tensor *nl_adaptive_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx);
 
 /* ---- normalisation (norm.c) ----------------------------------------------------------------
  * batch_norm: x (N, C, *). training: batch statistics (biased variance) normalise x and the
@@ -160,8 +162,9 @@ nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int6
 /* int64 (*idx, C); num_classes < 0: max(idx)+1. */
 nl_tensor *nl_one_hot(const nl_tensor *idx, int64_t num_classes);
 /* pads: npad values (npad even, <= 2*ndim) as PyTorch: (last_lo, last_hi, prev_lo, ...);
- * negative pads crop. mode: 0 constant (value), 1 reflect, 2 replicate. */
-enum { NL_PAD_CONSTANT = 0, NL_PAD_REFLECT = 1, NL_PAD_REPLICATE = 2 };
+ * negative pads crop (constant mode only). mode: 0 constant (value), 1 reflect, 2 replicate,
+ * 3 circular (pads at most the dim's size: one wrap). */
+enum { NL_PAD_CONSTANT = 0, NL_PAD_REFLECT = 1, NL_PAD_REPLICATE = 2, NL_PAD_CIRCULAR = 3 };
 nl_tensor *nl_pad(const nl_tensor *x, int npad, const int64_t *pads, int mode, double value);
 nl_tensor *nl_pad_backward(const nl_tensor *gy, const nl_tensor *x, int npad,
                            const int64_t *pads, int mode);

@@ -67,6 +67,19 @@ typedef enum nl_nn_op {
                           sc[0] the loss parameter; nrm.R = n */
   NL_NN_BCE_CHECK,     /* out int64 [1] (holding n) = min(out, first i with in[0] x (n, f64)
                           outside [0, 1]); nrm.R = n */
+  /* pad and one_hot (cuda/nn_pad.cu; index map: nn/nl_nn_pad.h). T float32/float64. */
+  NL_NN_PAD,           /* out y (pad.osh) T <- in[0] x (pad.ish) T; kind = mode; sc[0] value */
+  NL_NN_PAD_BWD,       /* out gx (pad.ish) T <- in[0] gy (pad.osh) T: a gather (no atomics) */
+  NL_NN_ONE_HOT_CHECK, /* out int64 [2]: [0] = min(out[0], first i with in[0] idx (nrm.R int64)
+                          < 0), [1] = max(out[1], max idx) */
+  NL_NN_ONE_HOT,       /* out int64 (nrm.R, nrm.C) <- in[0] idx (nrm.R int64), all in [0, C) */
+  /* Adaptive pools (cuda/nn_adaptive.cu; windows: nn/pool.c): geo.N = P planes of H x W in,
+   * Ho x Wo out; T float32/float64. */
+  NL_NN_ADAPTIVE_AVG,  /* out y (P, Ho, Wo) <- in[0] x (P, H, W) */
+  NL_NN_ADAPTIVE_AVG_BWD, /* out gx (P, H, W) <- in[0] gy (P, Ho, Wo): a gather */
+  NL_NN_ADAPTIVE_MAX,  /* out y (P, Ho, Wo), out2 int64 idx <- in[0] x (P, H, W) */
+  NL_NN_ADAPTIVE_MAX_BWD, /* out gx (P, H, W) <- in[0] gy, in[1] idx (P, Ho, Wo): a gather over
+                          the windows holding each element (idx from the forward) */
   NL_NN_OP_COUNT
 } nl_nn_op;
 
@@ -89,12 +102,19 @@ typedef struct nl_nn_nrm {
   int64_t N, C, S, R, K, G, Cg;
 } nl_nn_nrm;
 
+/* Geometry of pad (nl_nn_pad.h): nd dims, input ish, output osh, low pads lo (0 unpadded). */
+typedef struct nl_nn_pad {
+  int nd;
+  int64_t ish[NL_MAXDIM], osh[NL_MAXDIM], lo[NL_MAXDIM];
+} nl_nn_pad;
+
 typedef struct nl_nn_kargs {
   nl_tensor *out, *out2;
   const nl_tensor *in[6];
   nl_tensor *io[5];        /* optimizer slots: param, grad, state1..3 (NULL unused) */
   nl_nn_geo geo;
   nl_nn_nrm nrm;
+  nl_nn_pad pad;
   double sc[12];           /* scalar parameters (activation a/b, optimizer hyper-parameters) */
   int64_t i64;             /* integer parameter (class losses: ignore_index) */
   int kind;                /* activation (nl_act), optimizer kind or loss reduction */

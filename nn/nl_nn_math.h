@@ -5,6 +5,7 @@
 #ifndef NL_NN_MATH_H
 #define NL_NN_MATH_H
 #include <math.h>
+#include <stdint.h>
 
 #ifdef __CUDACC__
 #define NL_NN_HD __host__ __device__ __forceinline__
@@ -58,6 +59,11 @@ NL_NN_HD double nl_nn_act_d(int a, double x, double p, double q) {
   default: return (x <= 0 || x >= 6) ? 0 : 1;
   }
 }
+
+/* Adaptive pooling windows (nn/pool.c, cuda/nn_adaptive.cu): output o of out covers input
+ * [nl_nn_astart, nl_nn_aend) of in, PyTorch's start_index / end_index. */
+NL_NN_HD int64_t nl_nn_astart(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
+NL_NN_HD int64_t nl_nn_aend(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
 
 /* Pointwise loss kinds: nl_nn.h's nl_loss_kind values (MSE .. KL_DIV, checked by a static
  * assertion in nn/loss.c) and the two binary cross entropies. */

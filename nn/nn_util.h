@@ -1,6 +1,7 @@
 /* nn_util.h: helpers shared by the nn kernels (internal to nn/). */
 #ifndef NL_NN_UTIL_H
 #define NL_NN_UTIL_H
+#include <math.h>
 #include <stdio.h>
 
 #include "../tensor/nl_ops.h"
@@ -9,10 +10,10 @@
 /* Shape string of t in a compound literal buffer: SHP(t) -> "[2, 3]". */
 #define SHP(t) nl_shape_str((t)->ndim, (t)->shape, (char[160]){0}, 160)
 
-/* Nonzero while a front end with a device path (conv, pools, activations, embedding) runs
- * its shared validation: CUDA tensors are then accepted by the checks below (the front end
- * routes them to nl_nn_run / tensor ops). Elsewhere the public front ends have already moved
- * CUDA arguments to the host (nn_device.c), so a CUDA tensor seen here is a device mix-up. */
+/* Nonzero while a front end with a device path (every nn front end now: conv, pools, norms,
+ * losses, activations, dropout, pad, one_hot) runs its shared validation: CUDA tensors are then
+ * accepted by the checks below (the front end routes them to nl_nn_run / tensor ops).
+ * Elsewhere (a helper called outside such a scope) a CUDA tensor seen here is a mix-up. */
 extern int nl_nn_device_ok;
 #define NN_DEVICE_SCOPE(type, call)                                                   \
   do {                                                                                \
@@ -89,6 +90,27 @@ static inline nl_tensor *nn_to(nl_tensor *d, nl_dtype dt) {
 
 static inline double *D(const nl_tensor *t) { return t ? (double *)nl_data(t) : NULL; }
 static inline int64_t *L64(const nl_tensor *t) { return (int64_t *)nl_data(t); }
+
+/* Element i of t (M elements, contiguous; int64 or float64) copied back as a double (NAN when
+ * the copy fails; the caller is reporting an error anyway). */
+static inline double nn_elem_dev(const nl_tensor *t, int64_t M, int64_t i) {
+  nl_tensor *flat = nl_reshape((nl_tensor *)t, 1, &M), *tv = flat ? nl_select(flat, 0, i) : NULL;
+  nl_tensor *hv = tv ? nl_to_device(tv, nl_cpu()) : NULL;
+  nl_tensor_free(flat), nl_tensor_free(tv);
+  double v = !hv ? NAN : t->dtype == NL_INT64 ? (double)L64(hv)[0] : D(hv)[0];
+  nl_tensor_free(hv);
+  return v;
+}
+/* Element i of the int64 tensor t (M elements, contiguous) copied back exactly (0 when the
+ * copy fails: the caller is reporting an error anyway). */
+static inline int64_t nn_elem_i64_dev(const nl_tensor *t, int64_t M, int64_t i) {
+  nl_tensor *flat = nl_reshape((nl_tensor *)t, 1, &M), *tv = flat ? nl_select(flat, 0, i) : NULL;
+  nl_tensor *hv = tv ? nl_to_device(tv, nl_cpu()) : NULL;
+  nl_tensor_free(flat), nl_tensor_free(tv);
+  int64_t v = hv ? L64(hv)[0] : 0;
+  nl_tensor_free(hv);
+  return v;
+}
 
 /* Stores r in *out when out is non-NULL, else frees it. */
 static inline void nn_out(nl_tensor **out, nl_tensor *r) {

@@ -1,14 +1,15 @@
 /* pool.c: max_pool2d/1d (values + argmax indices), avg_pool2d, adaptive_avg_pool2d and
- * adaptive_max_pool2d, forward and backward (CPU). Inputs (N, C, H, W) or (C, H, W) are
- * handled as P = N*C planes of H x W. Max pooling runs in the input's dtype (exact); the
- * averages are computed in float64 (a rounding better than float32) and cast back.
- * Indices are flat positions h*W + w inside each plane, as PyTorch's. */
+ * adaptive_max_pool2d, forward and backward (CPU loops here; CUDA tensors take the device
+ * paths, cuda/nn_pool.cu and nn_adaptive.cu through nl_nn_run). Inputs (N, C, H, W) or
+ * (C, H, W) are handled as P = N*C planes of H x W. Max pooling runs in the input's dtype
+ * (exact); the averages are computed in float64 (a rounding better than float32) and cast
+ * back. Indices are flat positions h*W + w inside each plane, as PyTorch's. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "nn_device.h"
 #include "nl_nn_kernel.h"
+#include "nl_nn_math.h"
 #include "nn_util.h"
 
 /* ---- device paths (CUDA: nl_nn_run kernels of cuda/nn_pool.cu) ------------------------------
@@ -30,6 +31,13 @@ static int nn_pool_dev(nl_nn_op op, const char *name, const nl_tensor *in, nl_te
   int st = nl_nn_run(op, &a, name);
   nl_tensor_free(c), nl_tensor_free(c2);
   return st;
+}
+
+/* The adaptive pools' kernels (cuda/nn_adaptive.cu) on P planes of H x W -> OH x OW. */
+static int nn_adaptive_dev(nl_nn_op op, const char *name, const nl_tensor *in, nl_tensor *out, nl_tensor *out2,
+                           const nl_tensor *in2, int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  nl_pool_params q = {{0, 0}, {0, 0}, {0, 0}, {0, 0}, false, false, 0};
+  return nn_pool_dev(op, name, in, out, out2, in2, &q, P, H, W, OH, OW);
 }
 
 /* PyTorch's pooling_output_shape, in 128-bit arithmetic: the operands are positive int64
@@ -229,10 +237,12 @@ static int nn_max_pool(const char *op, const nl_tensor *x, const nl_pool_params 
                  p->kernel[0], p->kernel[1], p->stride[0], p->stride[1], p->padding[0], p->padding[1],
                  p->dilation[0], p->dilation[1]};
   if (one_d) g.kh = g.sh = g.dh = 1, g.ph = 0;
-  if (nn_dev(x)) { /* one_d never gets here (nl_max_pool1d takes the host round trip) */
+  if (nn_dev(x)) { /* 1-d: the 2-d kernel on planes of 1 x L, a window of 1 x k */
+    nl_pool_params q = *p;
+    if (one_d) q.kernel[0] = q.stride[0] = q.dilation[0] = 1, q.padding[0] = 0;
     nl_tensor *yd = nl_empty(n, shape, x->dtype, nl_device_of(x));
     nl_tensor *id = nl_empty(n, shape, NL_INT64, nl_device_of(x));
-    if (!yd || !id || nn_pool_dev(NL_NN_MAX_POOL2D, op, x, yd, id, NULL, p, P, g.H, g.W, OH, OW)) {
+    if (!yd || !id || nn_pool_dev(NL_NN_MAX_POOL2D, op, x, yd, id, NULL, &q, P, g.H, g.W, OH, OW)) {
       nl_tensor_free(yd), nl_tensor_free(id);
       return -1;
     }
@@ -258,12 +268,13 @@ int nl_max_pool2d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl
   NN_DEVICE_SCOPE(int, nn_max_pool("max_pool2d", x, p, false, y, idx));
 }
 int nl_max_pool1d(const nl_tensor *x, const nl_pool_params *p, nl_tensor **y, nl_tensor **idx) {
-  if (NN_ANY_DEV(x)) return nn_host_max_pool1d(x, p, y, idx);
-  return nn_max_pool("max_pool1d", x, p, true, y, idx);
+  NN_DEVICE_SCOPE(int, nn_max_pool("max_pool1d", x, p, true, y, idx));
 }
 
-/* pooled dims nd: 2 (planes of H x W) or 1 (rows of L) */
-static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+/* pooled dims nd: 2 (planes of H x W) or 1 (rows of L). adaptive: the indices are those of
+ * adaptive_max_pool2d (same CPU scatter; the device gathers through the adaptive windows). */
+static nl_tensor *nn_max_pool_backward(const char *op, int nd, bool adaptive, const nl_tensor *gy, const nl_tensor *x,
+                                       const nl_tensor *idx) {
   if (nn_check_float(op, "input", x) || nn_check_same(op, "grad_output", gy, x) ||
       nn_check_long(op, "indices", idx))
     return NULL;
@@ -278,6 +289,15 @@ static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *
   int64_t OHW = nl_numel(gy) / (P > 0 ? P : 1);
   if (!nl_device_eq(nl_device_of(idx), nl_device_of(x)))
     return nl_fail("%s: expected indices on the same device as input", op);
+  if (nn_dev(x) && adaptive) { /* cuda/nn_adaptive.cu: a gather, deterministic */
+    nl_tensor *gx = nl_empty(x->ndim, x->shape, x->dtype, nl_device_of(x));
+    if (!gx || nn_adaptive_dev(NL_NN_ADAPTIVE_MAX_BWD, op, gy, gx, NULL, idx, P, x->shape[x->ndim - 2],
+                               x->shape[x->ndim - 1], gy->shape[gy->ndim - 2], gy->shape[gy->ndim - 1])) {
+      nl_tensor_free(gx);
+      return NULL;
+    }
+    return gx;
+  }
   if (nn_dev(x)) {
     nl_tensor *gx = nl_zeros(x->ndim, x->shape, x->dtype, nl_device_of(x));
     nl_pool_params q = {{1, 1}, {1, 1}, {0, 0}, {1, 1}, false, false, 0};
@@ -299,11 +319,13 @@ static nl_tensor *nn_max_pool_backward(const char *op, int nd, const nl_tensor *
 }
 
 nl_tensor *nl_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
-  NN_DEVICE_SCOPE(nl_tensor *, nn_max_pool_backward("max_pool2d_backward", 2, gy, x, idx));
+  NN_DEVICE_SCOPE(nl_tensor *, nn_max_pool_backward("max_pool2d_backward", 2, false, gy, x, idx));
+}
+nl_tensor *nl_adaptive_max_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
+  NN_DEVICE_SCOPE(nl_tensor *, nn_max_pool_backward("adaptive_max_pool2d_backward", 2, true, gy, x, idx));
 }
 nl_tensor *nl_max_pool1d_backward(const nl_tensor *gy, const nl_tensor *x, const nl_tensor *idx) {
-  if (NN_ANY_DEV(gy, x, idx)) return nn_host_max_pool1d_backward(gy, x, idx);
-  return nn_max_pool_backward("max_pool1d_backward", 1, gy, x, idx);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_max_pool_backward("max_pool1d_backward", 1, false, gy, x, idx));
 }
 
 /* avg_pool2d forward (gy == NULL) or backward (gx += gy / divisor over each window). */
@@ -377,9 +399,8 @@ nl_tensor *nl_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x, const
   NN_DEVICE_SCOPE(nl_tensor *, nn_avg_pool("avg_pool2d_backward", x, gy, p));
 }
 
-/* ---- adaptive pooling --------------------------------------------------------------------- */
-static inline int64_t nn_astart(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
-static inline int64_t nn_aend(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
+/* ---- adaptive pooling ---------------------------------------------------------------------
+ * Windows: nl_nn_math.h's nl_nn_astart / nl_nn_aend (shared with cuda/nn_adaptive.cu). */
 
 static int nn_adaptive_check(const char *op, const nl_tensor *x, int64_t oh, int64_t ow, int64_t *P) {
   if (nn_check_float(op, "input", x)) return -1;
@@ -400,6 +421,15 @@ static nl_tensor *nn_adaptive_avg(const char *op, const nl_tensor *x, const nl_t
   int n = nn_out_shape(x, 2, OH, OW, shape);
   if (gy && nn_check_same(op, "grad_output", gy, x)) return NULL;
   int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  if (nn_dev(x)) { /* cuda/nn_adaptive.cu: the backward is a gather (no atomics) */
+    nl_tensor *r = nl_empty(gy ? x->ndim : n, gy ? x->shape : shape, x->dtype, nl_device_of(x));
+    if (!r || nn_adaptive_dev(gy ? NL_NN_ADAPTIVE_AVG_BWD : NL_NN_ADAPTIVE_AVG, op, gy ? gy : x, r, NULL, NULL, P, H,
+                              W, OH, OW)) {
+      nl_tensor_free(r);
+      return NULL;
+    }
+    return r;
+  }
   nl_tensor *in = nn_f64(gy ? gy : x);
   nl_tensor *out = gy ? nl_zeros(x->ndim, x->shape, NL_FLOAT64, nl_cpu()) : nl_empty(n, shape, NL_FLOAT64, nl_cpu());
   if (!in || !out) {
@@ -411,8 +441,8 @@ static nl_tensor *nn_adaptive_avg(const char *op, const nl_tensor *x, const nl_t
   for (int64_t pl = 0; pl < P; pl++)
     for (int64_t oh = 0; oh < OH; oh++)
       for (int64_t ow = 0; ow < OW; ow++) {
-        int64_t h0 = nn_astart(oh, H, OH), h1 = nn_aend(oh, H, OH);
-        int64_t w0 = nn_astart(ow, W, OW), w1 = nn_aend(ow, W, OW);
+        int64_t h0 = nl_nn_astart(oh, H, OH), h1 = nl_nn_aend(oh, H, OH);
+        int64_t w0 = nl_nn_astart(ow, W, OW), w1 = nl_nn_aend(ow, W, OW);
         double cnt = (double)((h1 - h0) * (w1 - w0));
         int64_t oi = (pl * OH + oh) * OW + ow;
         if (gy) {
@@ -430,23 +460,33 @@ static nl_tensor *nn_adaptive_avg(const char *op, const nl_tensor *x, const nl_t
 }
 
 nl_tensor *nl_adaptive_avg_pool2d(const nl_tensor *x, int64_t oh, int64_t ow) {
-  if (NN_ANY_DEV(x)) return nn_host_adaptive_avg(x, NULL, oh, ow);
-  return nn_adaptive_avg("adaptive_avg_pool2d", x, NULL, oh, ow);
+  NN_DEVICE_SCOPE(nl_tensor *, nn_adaptive_avg("adaptive_avg_pool2d", x, NULL, oh, ow));
 }
 nl_tensor *nl_adaptive_avg_pool2d_backward(const nl_tensor *gy, const nl_tensor *x) {
-  if (NN_ANY_DEV(gy, x)) return nn_host_adaptive_avg(x, gy, 0, 0);
-  if (gy->ndim != x->ndim || gy->ndim < 2)
-    return nl_fail("adaptive_avg_pool2d_backward: grad_output %s does not match input %s", SHP(gy), SHP(x));
-  return nn_adaptive_avg("adaptive_avg_pool2d_backward", x, gy, gy->shape[gy->ndim - 2], gy->shape[gy->ndim - 1]);
+  /* grad_output: x's leading dims, then the output size */
+  int ok = gy->ndim == x->ndim && gy->ndim >= 2;
+  for (int i = 0; ok && i < x->ndim - 2; i++) ok = gy->shape[i] == x->shape[i];
+  if (!ok) return nl_fail("adaptive_avg_pool2d_backward: grad_output %s does not match input %s", SHP(gy), SHP(x));
+  NN_DEVICE_SCOPE(nl_tensor *, nn_adaptive_avg("adaptive_avg_pool2d_backward", x, gy, gy->shape[gy->ndim - 2],
+                                               gy->shape[gy->ndim - 1]));
 }
 
-int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor **y, nl_tensor **idx) {
+static int nn_adaptive_max(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor **y, nl_tensor **idx) {
   const char *op = "adaptive_max_pool2d";
-  if (NN_ANY_DEV(x)) return nn_host_adaptive_max(x, OH, OW, y, idx);
   int64_t P, shape[NL_MAXDIM];
   if (nn_adaptive_check(op, x, OH, OW, &P)) return -1;
   int n = nn_out_shape(x, 2, OH, OW, shape);
   int64_t H = x->shape[x->ndim - 2], W = x->shape[x->ndim - 1];
+  if (nn_dev(x)) { /* cuda/nn_adaptive.cu, in x's dtype (max is exact) */
+    nl_tensor *yd = nl_empty(n, shape, x->dtype, nl_device_of(x)), *id = nl_empty(n, shape, NL_INT64, nl_device_of(x));
+    if (!yd || !id || nn_adaptive_dev(NL_NN_ADAPTIVE_MAX, op, x, yd, id, NULL, P, H, W, OH, OW)) {
+      nl_tensor_free(yd), nl_tensor_free(id);
+      return -1;
+    }
+    nn_out(y, yd);
+    nn_out(idx, id);
+    return 0;
+  }
   nl_tensor *xd = nn_f64(x), *yd = nl_empty(n, shape, NL_FLOAT64, nl_cpu()), *ri = nl_empty(n, shape, NL_INT64, nl_cpu());
   if (!xd || !yd || !ri) {
     nl_tensor_free(xd), nl_tensor_free(yd), nl_tensor_free(ri);
@@ -458,8 +498,8 @@ int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor
   for (int64_t pl = 0; pl < P; pl++)
     for (int64_t oh = 0; oh < OH; oh++)
       for (int64_t ow = 0; ow < OW; ow++) {
-        int64_t h0 = nn_astart(oh, H, OH), h1 = nn_aend(oh, H, OH);
-        int64_t w0 = nn_astart(ow, W, OW), w1 = nn_aend(ow, W, OW);
+        int64_t h0 = nl_nn_astart(oh, H, OH), h1 = nl_nn_aend(oh, H, OH);
+        int64_t w0 = nl_nn_astart(ow, W, OW), w1 = nl_nn_aend(ow, W, OW);
         double m = -INFINITY;
         int64_t best = h0 * W + w0;
         for (int64_t h = h0; h < h1; h++)
@@ -474,4 +514,7 @@ int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor
   nn_out(y, nn_to(yd, x->dtype));
   nn_out(idx, ri);
   return 0;
+}
+int nl_adaptive_max_pool2d(const nl_tensor *x, int64_t OH, int64_t OW, nl_tensor **y, nl_tensor **idx) {
+  NN_DEVICE_SCOPE(int, nn_adaptive_max(x, OH, OW, y, idx));
 }

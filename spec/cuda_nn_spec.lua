@@ -1,6 +1,6 @@
 -- cuda_nn_spec: nn and optim on CUDA against the CPU (issue 9): forward and backward of
--- convolutions, pools, norms, losses, activations, embedding, dropout mask equality, and one
--- step of every optimizer. Tagged `gpu` (scripts/gpu/run.sh); everything touching CUDA is
+-- convolutions, pools (adaptive and 1-d included), norms, losses, activations, embedding,
+-- one_hot, pad, dropout mask equality, and one step of every optimizer. Tagged `gpu` (scripts/gpu/run.sh); everything touching CUDA is
 -- inside `it` blocks, so loading this file on a CPU-only machine does nothing.
 -- NOTE: written without a GPU at hand; never executed yet (see the cudann report).
 
@@ -228,6 +228,119 @@ describe_gpu("cuda nn vs cpu #gpu", function()
       assert.is_false(ok)
       assert.truthy(tostring(err):find("out of range", 1, true))
       check(function(t) return F.pad(t, {1, 2, 2, 0}, {mode = "reflect"}) end, {r(2, 3, 4, 5):to(dt[1])}, dt[2], "pad reflect")
+    end
+  end)
+
+  -- issue 9, third part: pad, one_hot, the adaptive pools and max_pool1d run on the device
+  -- (cuda/nn_pad.cu, nn_adaptive.cu, nn_pool.cu), no host round trip. pad's and the adaptive
+  -- pools' backwards are gathers that make the CPU scatter's additions in its order, so their
+  -- results are expected to equal the CPU's bit for bit and to repeat exactly.
+  local function same_err(f, ...)
+    local args = table.pack(...)
+    local cargs = {}
+    for i = 1, args.n do cargs[i] = torch.is_tensor(args[i]) and args[i]:cpu() or args[i] end
+    local okc, errc = pcall(f, table.unpack(cargs, 1, args.n))
+    local okg, errg = pcall(f, table.unpack(args, 1, args.n))
+    assert.is_false(okc)
+    assert.is_false(okg)
+    assert.are.equal(tostring(errc), tostring(errg))
+  end
+  -- y = fn(x) and x's gradient for gy, on the CPU and on CUDA: both must be equal (bitwise)
+  local function exact(fn, x, what)
+    local out = {}
+    for _, d in ipairs({"cpu", dev}) do
+      local xd = x:to(d):detach()
+      xd.requires_grad = true
+      local y = fn(xd)
+      if d == dev then assert.is_true(on_cuda(y), what .. ": result on cuda") end
+      torch.manual_seed(31)
+      local gy = torch.randn(y.shape, {dtype = y.dtype}):to(d)
+      y:backward(gy)
+      out[d] = {y:detach():cpu(), xd.grad:cpu()}
+      if d == dev then -- the gather repeats exactly
+        local x2 = x:to(d):detach()
+        x2.requires_grad = true
+        fn(x2):backward(gy)
+        assert.is_true(torch.equal(x2.grad:cpu(), out[d][2]), what .. ": deterministic backward")
+      end
+    end
+    local yc, yg = out.cpu[1], out[dev][1]
+    assert.is_true(torch.equal(yc:isnan(), yg:isnan()) and torch.equal(yc:masked_fill(yc:isnan(), 0), yg:masked_fill(yg:isnan(), 0)),
+      what .. ": forward equals the CPU's")
+    assert.is_true(torch.equal(out.cpu[2], out[dev][2]), what .. ": backward equals the CPU's")
+  end
+
+  it("pad on the device: every mode (circular too), cropping, size-1 dims, non-contiguous input, backward; the CPU's errors", function()
+    for _, dt in ipairs(dts) do
+      local cases = {
+        {{2, 3, 4, 5}, {3, 2, 1, 3}, "reflect"}, {{7, 3}, {6, 6}, "reflect"},
+        {{2, 3, 4, 5}, {2, 3, 0, 4, 1, 1}, "replicate"}, {{1, 3, 4}, {1, 1, 2, 3}, "replicate"},
+        {{2, 3, 4, 5}, {-1, 2, 3, -2}, "constant", 0.5}, {{4, 600}, {300, 2}, "constant"},
+        {{2, 3, 4, 5}, {5, 4, 0, 4, 1, 2}, "circular"}, {{5, 1, 3}, {3, 1}, "circular"},
+      }
+      for _, c in ipairs(cases) do
+        local x = r(table.unpack(c[1])):to(dt[1])
+        local what = "pad " .. c[3] .. " " .. table.concat(c[2], ",")
+        -- (transposed: a non-contiguous input of the first two dims swapped)
+        check(function(t) return F.pad(t:transpose(1, 2), c[2], {mode = c[3], value = c[4]}) end, {x}, dt[2], what)
+        exact(function(t) return F.pad(t:transpose(1, 2), c[2], {mode = c[3], value = c[4]}) end, x, what)
+      end
+      local xi = torch.randint(-5, 5, {3, 4}, {dtype = torch.int64})
+      assert.is_true(torch.equal(F.pad(xi:cuda(), {1, 2}, "reflect"):cpu(), F.pad(xi, {1, 2}, "reflect")))
+      same_err(F.pad, r(2, 3):to(dt[1]):cuda(), {3, 0}, "reflect")
+      same_err(F.pad, r(2, 3):to(dt[1]):cuda(), {1, 1, 1, 1, 1, 1}, "replicate")
+      same_err(F.pad, r(2, 3):to(dt[1]):cuda(), {0, 4}, "circular")
+    end
+  end)
+
+  it("one_hot on the device: non-contiguous indices, inferred and given classes, the CPU's errors", function()
+    local idx = torch.randint(1, 8, {5, 9})
+    for _, t in ipairs({idx, idx:t(), idx[{{}, 3}]}) do
+      assert.is_true(torch.equal(F.one_hot(t:cuda()):cpu(), F.one_hot(t)))
+      assert.is_true(torch.equal(F.one_hot(t:cuda(), 12):cpu(), F.one_hot(t, 12)))
+      assert.is_true(on_cuda(F.one_hot(t:cuda())))
+    end
+    same_err(F.one_hot, torch.tensor({3, 9, 2}):cuda(), 5)                  -- "class value 9 is out of range ..."
+    same_err(torch._nn.one_hot, torch.tensor({{2, -3}, {-1, 9}}):cuda())    -- the first negative, as on the CPU
+    same_err(torch._nn.one_hot, torch.zeros(0, {dtype = torch.int64}):cuda()) -- cannot infer from an empty tensor
+    assert.are.same({0, 4}, {table.unpack(F.one_hot(torch.zeros(0, {dtype = torch.int64}):cuda(), 4).shape)})
+  end)
+
+  it("adaptive_avg_pool2d and adaptive_max_pool2d on the device: overlapping windows, NaN, backward", function()
+    for _, dt in ipairs(dts) do
+      local x = r(2, 3, 13, 9):to(dt[1])
+      local xn = x:clone()
+      xn[1][2][5][4] = 0 / 0
+      for _, os in ipairs({{4, 5}, {13, 9}, {1, 1}, {20, 11}, {3, 9}}) do
+        local what = os[1] .. "x" .. os[2] .. " " .. tostring(dt[1])
+        check(function(t) return F.adaptive_avg_pool2d(t:transpose(3, 4), {os[2], os[1]}) end, {x}, dt[2], "adaptive_avg " .. what)
+        exact(function(t) return F.adaptive_avg_pool2d(t:transpose(3, 4), {os[2], os[1]}) end, x, "adaptive_avg " .. what)
+        check(function(t) return F.adaptive_max_pool2d(t, os) end, {x}, dt[2], "adaptive_max " .. what)
+        exact(function(t) return F.adaptive_max_pool2d(t:transpose(3, 4), {os[2], os[1]}) end, x, "adaptive_max " .. what)
+        exact(function(t) return F.adaptive_max_pool2d(t, os) end, xn, "adaptive_max NaN " .. what)
+        local _, ic = F.adaptive_max_pool2d(xn, os, {return_indices = true})
+        local _, ig = F.adaptive_max_pool2d(xn:cuda(), os, {return_indices = true})
+        assert.is_true(torch.equal(ig:cpu(), ic), "adaptive_max indices " .. what)
+      end
+      check(function(t) return nn.AdaptiveAvgPool2d({2, 3})(t) end, {r(3, 7, 8):to(dt[1])}, dt[2], "AdaptiveAvgPool2d unbatched")
+      same_err(F.adaptive_avg_pool2d, r(2, 3):to(dt[1]):cuda(), 2)
+    end
+  end)
+
+  it("max_pool1d on the device: padding, dilation, ceil_mode, non-contiguous input, indices, backward", function()
+    for _, dt in ipairs(dts) do
+      local x = r(2, 3, 17):to(dt[1])
+      for _, o in ipairs({{3, {stride = 2}}, {4, {stride = 3, padding = 2, dilation = 2, ceil_mode = true}}, {2, {ceil_mode = false}}}) do
+        check(function(t) return F.max_pool1d(t:transpose(1, 2):contiguous():transpose(1, 2), o[1], o[2]) end, {x}, dt[2],
+          "max_pool1d k=" .. o[1])
+        local oi = {return_indices = true}
+        for k, v in pairs(o[2]) do oi[k] = v end
+        local _, ic = F.max_pool1d(x, o[1], oi)
+        local _, ig = F.max_pool1d(x:cuda(), o[1], oi)
+        assert.is_true(torch.equal(ig:cpu(), ic), "max_pool1d indices k=" .. o[1])
+      end
+      check(function(t) return nn.MaxPool1d(3)(t) end, {r(4, 10):to(dt[1])}, dt[2], "MaxPool1d unbatched")
+      same_err(F.max_pool1d, r(2, 3, 4):to(dt[1]):cuda(), 3, {padding = 2})
     end
   end)
 

@@ -279,3 +279,143 @@ describe("torch._nn dropout, embedding, one_hot, pad, activations", function()
       "pad: padding (3, 0) should be less than the size 3 of dim 2 of input [2, 3] (reflect)")
   end)
 end)
+
+-- The CUDA kernels of pad, the adaptive pools and one_hot (cuda/nn_pad.cu, nn_adaptive.cu) are
+-- gathers; the CPU's backwards are scatters. Each case is checked against a reference written
+-- here as a plain scatter in the CPU's order, so the sums are the same additions in the same
+-- order and must agree exactly. Under scripts/gpu/emulate_nn.sh these run the kernels' bodies
+-- (the device paths); in the normal build they check the CPU loops.
+describe("torch._nn pad / adaptive pools / one_hot backwards against reference scatters", function()
+  local function vals(t) return torch._flat_values(t) end
+  -- pad_backward by scattering gy through the forward's index map (an index tensor padded
+  -- in the same mode, -1 where constant fills), in increasing output order, in float64
+  local function pad_bwd_ref(gy, x, pads, mode)
+    local n = x:numel()
+    local ids = torch.arange(0, n, { dtype = torch.float64 }):reshape(x.shape)
+    local src, g, acc = vals(N.pad(ids, pads, mode, -1)), vals(gy:double()), {}
+    for i = 1, n do acc[i] = 0 end
+    for o, s in ipairs(src) do
+      if s >= 0 then acc[s + 1] = acc[s + 1] + g[o] end
+    end
+    return torch.tensor(acc, { dtype = torch.float64 }):reshape(x.shape):to(gy.dtype)
+  end
+  local function r(dt, ...) return torch.randn({ ... }, { dtype = dt }) end
+  local function same(a, b) -- equal, NaN where the other is NaN
+    return torch.equal(a:isnan(), b:isnan()) and torch.equal(a:masked_fill(a:isnan(), 0), b:masked_fill(b:isnan(), 0))
+  end
+
+  for _, dt in ipairs(dtypes) do
+    it("pad forward and backward: every mode, cropping, size-1 dims, non-contiguous tensors (" .. dt .. ")", function()
+      torch.manual_seed(21)
+      local cases = {
+        { r(dt, 2, 5, 4, 3):transpose(2, 4), { 3, 2, 1, 3 }, "reflect" },    -- x (2, 3, 4, 5), both mirrors
+        { r(dt, 6), { 5, 5 }, "reflect" },
+        { r(dt, 2, 3, 4, 5), { 2, 3, 0, 4, 1, 1 }, "replicate" },
+        { r(dt, 3, 1, 4), { 1, 1, 2, 3 }, "replicate" },                   -- a size-1 dim takes all
+        { r(dt, 2, 3, 4, 5), { -1, 2, 3, -2 }, "constant", 0.5 },          -- crop and pad
+        { r(dt, 4, 5):t(), { 0, 0, -2, -1 }, "constant" },
+        { r(dt, 2, 5, 4, 3):transpose(2, 4), { 5, 4, 0, 4, 1, 2 }, "circular" }, -- pads up to the size
+        { r(dt, 3, 1, 2), { 2, 1, 1, 1 }, "circular" },
+        { r(dt, 2, 3), {}, "reflect" },
+      }
+      for k, c in ipairs(cases) do
+        local x, pads, mode, value = c[1], c[2], c[3], c[4]
+        local y = N.pad(x, pads, mode, value)
+        -- forward: the contiguous copy pads the same; backward: the reference scatter
+        assert.is_true(torch.equal(y, N.pad(x:contiguous(), pads, mode, value)), "pad " .. k)
+        local gy = r(dt, table.unpack(y.shape))
+        if #y.shape >= 2 then -- a transposed gradient of the same shape
+          local s = { table.unpack(y.shape) }
+          s[#s], s[#s - 1] = s[#s - 1], s[#s]
+          gy = r(dt, table.unpack(s)):transpose(#s - 1, #s)
+        end
+        local gx = N.pad_backward(gy, x, pads, mode)
+        assert.are.equal(dt, gx.dtype)
+        assert.is_true(torch.equal(gx, pad_bwd_ref(gy, x, pads, mode)), "pad_backward " .. k .. " (" .. mode .. ")")
+      end
+      -- integer inputs pad through float64, as on the CPU
+      local xi = torch.tensor({ { 1, 2, 3 }, { 4, 5, 6 } })
+      assert.are.same({ 2, 1, 2, 3, 2, 5, 4, 5, 6, 5 }, vals(N.pad(xi, { 1, 1 }, "reflect")))
+      assert.are.equal("int64", N.pad(xi, { 1, 1 }, "reflect").dtype)
+      assert.are.same({ 7, 1, 2, 3, 7, 7, 7, 7 }, vals(N.pad(xi[{ { 1, 1 } }], { 1, 0, 0, 1 }, "constant", 7)))
+      -- circular wraps once: rows (2, 1 | 1, 2) of the 2 x 3 input, columns (3 | 1, 2, 3 | 1, 2, 3)
+      assert.are.same({ 6, 4, 5, 6, 4, 5, 6, 3, 1, 2, 3, 1, 2, 3, 6, 4, 5, 6, 4, 5, 6, 3, 1, 2, 3, 1, 2, 3 },
+        vals(N.pad(xi, { 1, 3, 1, 1 }, "circular")))
+      assert.has_error(function() N.pad(xi, { 4, 0 }, "circular") end,
+        "pad: padding (4, 0) should be at most the size 3 of dim 2 of input [2, 3] (circular: one wrap)")
+      assert.has_error(function() N.pad(xi, { -1, 0 }, "circular") end,
+        "pad: negative padding is only supported in constant mode")
+    end)
+
+    it("adaptive_avg_pool2d / adaptive_max_pool2d: overlapping windows, outputs larger than inputs (" .. dt .. ")", function()
+      torch.manual_seed(22)
+      local x = r(dt, 2, 5, 7, 3):transpose(2, 4) -- (2, 3, 7, 5), non-contiguous
+      local xn = x:clone()
+      xn[1][2][3][4] = 0 / 0
+      for _, os in ipairs({ { 3, 4 }, { 7, 5 }, { 1, 1 }, { 10, 9 }, { 2, 5 } }) do
+        local what = os[1] .. "x" .. os[2]
+        assert.is_true(same(N.adaptive_avg_pool2d(xn, os), N.adaptive_avg_pool2d(xn:contiguous(), os)), what)
+        local gy = r(dt, 2, 3, os[1], os[2])
+        -- reference: scatter gy / count over each window in (plane, oh, ow) order, float64
+        local H, W, OH, OW = 7, 5, os[1], os[2]
+        local g, acc = vals(gy:double()), {}
+        for i = 1, 6 * H * W do acc[i] = 0 end
+        for pl = 0, 5 do for oh = 0, OH - 1 do for ow = 0, OW - 1 do
+          local h0, h1 = oh * H // OH, ((oh + 1) * H + OH - 1) // OH
+          local w0, w1 = ow * W // OW, ((ow + 1) * W + OW - 1) // OW
+          local v = g[(pl * OH + oh) * OW + ow + 1] / ((h1 - h0) * (w1 - w0))
+          for h = h0, h1 - 1 do for w = w0, w1 - 1 do
+            local k = pl * H * W + h * W + w + 1
+            acc[k] = acc[k] + v
+          end end
+        end end end
+        local ref = torch.tensor(acc, { dtype = torch.float64 }):reshape(x.shape):to(dt)
+        assert.is_true(torch.equal(N.adaptive_avg_pool2d_backward(gy:transpose(3, 4):contiguous():transpose(3, 4), x), ref),
+          "adaptive_avg gx " .. what)
+        -- max: the NaN wins its windows; the backward through autograd (the adaptive kernel
+        -- on the device) equals max_pool2d_backward's plain scatter of the same indices
+        for _, xv in ipairs({ x, xn }) do
+          local xm = xv:detach()
+          xm.requires_grad = true
+          local ym, idx = N.adaptive_max_pool2d(xm, os)
+          ym:backward(gy)
+          assert.is_true(torch.equal(xm.grad, N.max_pool2d_backward(gy, xv, idx)), "adaptive_max gx " .. what)
+          local yc, ic = N.adaptive_max_pool2d(xv:contiguous(), os)
+          assert.is_true(torch.equal(idx, ic), "adaptive_max idx " .. what)
+          assert.is_true(same(ym:detach(), yc), "adaptive_max " .. what)
+        end
+      end
+    end)
+  end
+
+  it("Conv2d padding_mode circular: a 3 x 3 window wrapped around a 3 x 3 input sees every element once", function()
+    local conv = nn.Conv2d(1, 1, 3, { padding = 1, padding_mode = "circular", bias = false }):double()
+    torch.no_grad(function() conv.weight:fill_(1) end)
+    local x = torch.randn(2, 1, 3, 3, { dtype = torch.float64 })
+    x.requires_grad = true
+    local y = conv(x)
+    assert.are.same({ 2, 1, 3, 3 }, { table.unpack(y.shape) })
+    for n = 1, 2 do
+      local s = x[n]:sum():item()
+      for _, v in ipairs(vals(y[n])) do assert.near(s, v, 1e-12) end
+    end
+    -- every tap meets every element once per sample; every element feeds 9 outputs
+    y:sum():backward()
+    for _, v in ipairs(vals(conv.weight.grad)) do assert.near(x:sum():item(), v, 1e-12) end
+    for _, v in ipairs(vals(x.grad)) do assert.near(9, v, 1e-12) end
+  end)
+
+  it("one_hot: non-contiguous indices, inferred classes, empty input, the CPU's errors", function()
+    local idx = torch.tensor({ { 0, 1 }, { 3, 0 } }):t() -- flat order 0, 3, 1, 0
+    assert.are.same({ 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0 }, vals(N.one_hot(idx)))
+    assert.are.same({ 2, 2, 4 }, { table.unpack(N.one_hot(idx).shape) })
+    assert.are.same({ 2, 2, 6 }, { table.unpack(N.one_hot(idx, 6).shape) })
+    assert.are.same({ 0, 3 }, { table.unpack(N.one_hot(torch.zeros(0, { dtype = torch.int64 }), 3).shape) })
+    assert.has_error(function() N.one_hot(torch.tensor({ { 2, -3 }, { -1, 9 } })) end,
+      "one_hot: class values must be non-negative (1-based: at least 1), got -2")
+    assert.has_error(function() N.one_hot(torch.tensor({ { 2, 7 }, { 1, 4 } }):t(), 5) end,
+      "one_hot: class value 8 is out of range for 5 classes (expected 1..5)")
+    assert.has_error(function() N.one_hot(torch.zeros(0, { dtype = torch.int64 })) end,
+      "one_hot: cannot infer the number of classes from an empty tensor")
+  end)
+end)

@@ -377,7 +377,7 @@ static int l_one_hot(lua_State *L) {
   return 1;
 }
 static int pad_args(lua_State *L, int i, int64_t *pads, int *mode) {
-  static const char *const modes[] = {"constant", "reflect", "replicate", NULL};
+  static const char *const modes[] = {"constant", "reflect", "replicate", "circular", NULL};
   luaL_checktype(L, i, LUA_TTABLE);
   int n = (int)luaL_len(L, i);
   if (n > 2 * NL_MAXDIM) luaL_error(L, "pad: too many padding values (%d)", n);

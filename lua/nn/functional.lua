@@ -326,8 +326,8 @@ function F.pad(x, ...)
   check_tensor("pad", "input", x)
   if type(o.pad) ~= "table" then error("pad: expected pad to be an array of numbers", 2) end
   local mode = o.mode or "constant"
-  if mode ~= "constant" and mode ~= "reflect" and mode ~= "replicate" then
-    error(("pad: mode '%s' is not supported (expected 'constant', 'reflect' or 'replicate')"):format(tostring(mode)), 2)
+  if mode ~= "constant" and mode ~= "reflect" and mode ~= "replicate" and mode ~= "circular" then
+    error(("pad: mode '%s' is not supported (expected 'constant', 'reflect', 'replicate' or 'circular')"):format(tostring(mode)), 2)
   end
   return K.pad(x, o.pad, mode, o.value or 0)
 end

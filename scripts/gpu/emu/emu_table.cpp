@@ -22,6 +22,14 @@ void nl_cuda_nn_cls_bwd(const nl_nn_kargs *a);
 void nl_cuda_nn_loss_sum(const nl_nn_kargs *a);
 void nl_cuda_nn_pw(const nl_nn_kargs *a);
 void nl_cuda_nn_bce_check(const nl_nn_kargs *a);
+void nl_cuda_nn_pad(const nl_nn_kargs *a);
+void nl_cuda_nn_pad_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_one_hot_check(const nl_nn_kargs *a);
+void nl_cuda_nn_one_hot(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_avg(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_avg_bwd(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_max(const nl_nn_kargs *a);
+void nl_cuda_nn_adaptive_max_bwd(const nl_nn_kargs *a);
 static nl_nn_kernel_fn nl_emu_table[NL_NN_OP_COUNT];
 __attribute__((constructor)) static void nl_emu_install(void) {
   nl_emu_table[NL_NN_IM2COL] = nl_cuda_nn_im2col;
@@ -44,5 +52,13 @@ __attribute__((constructor)) static void nl_emu_install(void) {
   nl_emu_table[NL_NN_LOSS_SUM] = nl_cuda_nn_loss_sum;
   nl_emu_table[NL_NN_PW] = nl_cuda_nn_pw;
   nl_emu_table[NL_NN_BCE_CHECK] = nl_cuda_nn_bce_check;
+  nl_emu_table[NL_NN_PAD] = nl_cuda_nn_pad;
+  nl_emu_table[NL_NN_PAD_BWD] = nl_cuda_nn_pad_bwd;
+  nl_emu_table[NL_NN_ONE_HOT_CHECK] = nl_cuda_nn_one_hot_check;
+  nl_emu_table[NL_NN_ONE_HOT] = nl_cuda_nn_one_hot;
+  nl_emu_table[NL_NN_ADAPTIVE_AVG] = nl_cuda_nn_adaptive_avg;
+  nl_emu_table[NL_NN_ADAPTIVE_AVG_BWD] = nl_cuda_nn_adaptive_avg_bwd;
+  nl_emu_table[NL_NN_ADAPTIVE_MAX] = nl_cuda_nn_adaptive_max;
+  nl_emu_table[NL_NN_ADAPTIVE_MAX_BWD] = nl_cuda_nn_adaptive_max_bwd;
   nl_nn_cuda_kernels = nl_emu_table;
 }

@@ -3,7 +3,7 @@
  * a grid-stride loop covers every element, a block-stride loop (blockIdx.x += gridDim.x)
  * every row/channel, a thread-stride loop (threadIdx.x += blockDim.x) every element of the
  * row, so a block-wide sum (nl_cu_block_sum2) is the single thread's partial itself, and
- * atomicAdd / atomicMin are plain read-modify-writes. It checks the kernels' index math and
+ * atomicAdd / atomicMin / atomicMax are plain read-modify-writes. It checks the kernels' index math and
  * the front ends' device-path algebra on a machine without a GPU; it says nothing about
  * races, the shuffle/shared-memory reduction tree, launch limits or device numerics. */
 #ifndef NL_CU_CUH
@@ -30,6 +30,7 @@ static inline void nl_cu_block_sum2(double *, double *) {} /* one thread: its pa
 static inline void nl_cu_check_launch(const char *) {}
 template <typename T> static inline T atomicAdd(T *p, T v) { T o = *p; *p = o + v; return o; }
 template <typename T> static inline T atomicMin(T *p, T v) { T o = *p; if (v < o) *p = v; return o; }
+template <typename T> static inline T atomicMax(T *p, T v) { T o = *p; if (v > o) *p = v; return o; }
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline double __dmul_rn(double a, double b) { return a * b; }
 #endif
