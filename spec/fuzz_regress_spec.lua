@@ -164,6 +164,13 @@ describe("fuzz regressions", function()
     assert.is_true(math.abs(l(torch.zeros(1, 2), torch.tensor({1})):item() - math.log(2)) < 1e-6)
   end)
 
+  it("CrossEntropyLoss with ignore_index = math.mininteger (was a signed overflow zero-basing it)", function()
+    local l = nn.CrossEntropyLoss({ ignore_index = mn })
+    local x = torch.zeros(2, 3)
+    assert.is_true(math.abs(l(x, torch.tensor({ 1, 3 })):item() - math.log(3)) < 1e-6)
+    assert.has_error(function() l(x, torch.tensor({ 1, 4 })) end)
+  end)
+
   it("file readers: IDX dims whose product overflows, PNG sizes beyond the data", function()
     os.execute("mkdir -p spec/tmp")
     local p = "spec/tmp/regress_big.idx"

@@ -289,7 +289,9 @@ static int l_cross_entropy_1b(lua_State *L) {
     nl_tensor_free(tl);
     if (!tz) return nl_lua_error(L);
   }
-  nl_tensor *loss = nl_ag_cross_entropy(x, tz, w, ignore - 1, r, ls);
+  /* zero-based like the targets (whose -1 wraps in the kernel): math.mininteger - 1 wraps too
+   * (fuzzer find, seed 4243: a signed overflow here) */
+  nl_tensor *loss = nl_ag_cross_entropy(x, tz, w, (int64_t)((uint64_t)ignore - 1u), r, ls);
   nl_tensor_free(tz);
   nl_lua_push(L, loss);
   return 1;

@@ -334,7 +334,29 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
+/* OpenMP threads that spin after a parallel region (libgomp's default when OMP_WAIT_POLICY is
+ * unset: ~300,000 pause loops, milliseconds) take the core that the main thread, OpenBLAS or
+ * other processes need; on a shared 2-core machine a LeNet-128 step at 2 threads measured 133
+ * ms spinning and 8 ms passive. libgomp reads the policy once, while it loads, before main: so
+ * unless the user chose one (OMP_WAIT_POLICY or GOMP_SPINCOUNT), the host sets PASSIVE and
+ * executes itself again (same pid, arguments, descriptors). The second run sees the marker
+ * and removes both variables, so scripts and their children see the environment as given. */
+static void host_passive_openmp(char **argv) {
+  if (getenv("NNLUA_OMP_PASSIVE")) {
+    unsetenv("NNLUA_OMP_PASSIVE");
+    unsetenv("OMP_WAIT_POLICY");
+    return;
+  }
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("NNLUA_NO_REEXEC")) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  setenv("NNLUA_OMP_PASSIVE", "1", 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("NNLUA_OMP_PASSIVE"); /* no /proc (or exec refused): carry on with libgomp's default */
+  unsetenv("OMP_WAIT_POLICY");
+}
+
 int main(int argc, char **argv) {
+  host_passive_openmp(argv);
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     l_message(progname, "cannot create state: not enough memory");

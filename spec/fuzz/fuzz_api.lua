@@ -56,9 +56,13 @@ end
 for k, v in pairs(torch.Tensor) do
   if type(v) == "function" then methods[#methods + 1] = k end
 end
-if type(torch.cuda) == "table" then
-  for k, v in pairs(torch.cuda) do
-    if type(v) == "function" then torch_fns[#torch_fns + 1] = "cuda." .. k end
+-- torch.cuda, and the C entry points under torch._nn / torch._optim (internal, but reachable
+-- from any script: they must raise, not crash, on anything)
+for _, sub in ipairs({ "cuda", "_nn", "_optim" }) do
+  if type(torch[sub]) == "table" then
+    for k, v in pairs(torch[sub]) do
+      if type(v) == "function" then torch_fns[#torch_fns + 1] = sub .. "." .. k end
+    end
   end
 end
 table.sort(torch_fns); table.sort(methods) -- pairs order is not deterministic: sort for seeds
