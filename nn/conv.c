@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nl_nn_kernel.h"
+#include "nl_sgemm.h"
 #include "nn_util.h"
 
 typedef struct nn_conv_geo {
@@ -29,9 +30,18 @@ static int64_t nn_conv_chunk(const nn_conv_geo *g, int64_t K, int64_t HW) {
   return nb;
 }
 
+/* float: nnlua's own GEMM (nl_sgemm.h: AVX-512 where the CPU has it, else OpenBLAS), behind
+ * cblas_sgemm's signature (row-major only here). */
+static inline void nn_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M,
+                            int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                            float beta, float *C, int ldc) {
+  (void)order;
+  nl_sgemm(ta == CblasTrans, tb == CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 #define T float
 #define S _f32
-#define GEMM cblas_sgemm
+#define GEMM nn_sgemm
 #include "conv_tmpl.h"
 #undef T
 #undef S
