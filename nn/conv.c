@@ -1,8 +1,9 @@
 /* conv.c: conv2d, conv1d and conv_transpose2d, forward and backward (CPU).
  *
  * Forward: per sample and group, im2col (K = Cg*kh*kw rows, Ho*Wo columns) then one GEMM
- * y[n, g] (Og, Ho*Wo) = w[g] (Og, K) @ col. The batch is split over OpenMP threads with
- * OpenBLAS single-threaded inside (set around the call, restored after). Backward: input
+ * y[n, g] (Og, Ho*Wo) = w[g] (Og, K) @ col (float: nl_sgemm, double: cblas_dgemm). The batch
+ * is split over OpenMP threads with the GEMM single-threaded inside (OpenBLAS set around the
+ * call, restored after; nl_sgemm stays serial inside OpenMP regions by itself). Backward: input
  * gradient = w^T @ gy then col2im; weight gradient = gy @ col^T summed per thread.
  * conv_transpose2d is conv2d's input gradient (and its backward is conv2d's forward and
  * weight gradient with the roles of x and gy swapped). */
