@@ -71,6 +71,8 @@ describe("nl_sgemm", function()
       check_mm(130, 1030, 1500, "t", "t", "large")
       check_mm(64, 784, 512, "contig", "tcontig", "linear")
       check_mm(6, 75, 784, "contig", "contig", "conv-like")
+      check_mm(20, 1100, 700, "slice", "slice", "small M, B in place, several K blocks")
+      check_mm(24, 1030, 1500, "t", "contig", "small M, several N blocks")
       check_mm(1, 2000, 3, "slice", "t", "thin")
       check_mm(700, 1, 900, "t", "slice", "rank 1")
     end

@@ -42,26 +42,29 @@
 /* ---- micro-kernels ------------------------------------------------------------------------
  * c (m, 16 * (nv - 1) + popcount(mask), row stride ldc) = alpha * a @ b + beta * c for one
  * tile; m and nv are compile-time constants in each instance (the accumulators live in
- * registers). beta == 0 does not read c. */
-typedef void nl_ukr_fn(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
-                       float beta, __mmask16 mask);
+ * registers). a is a packed A panel; b is a packed B panel (ldb = NR) or a full panel of B
+ * itself (row stride ldb, see direct_b). beta == 0 does not read c. */
+typedef void nl_ukr_fn(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                       float alpha, float beta, __mmask16 mask);
 
 static inline __attribute__((always_inline)) void nl_ukr(int m, int nv, int64_t kc, const float *a,
-                                                         const float *b, float *c, int64_t ldc, float alpha,
-                                                         float beta, __mmask16 mask) {
+                                                         const float *b, int64_t ldb, float *c, int64_t ldc,
+                                                         float alpha, float beta, __mmask16 mask) {
   __m512 acc[MR][NV];
   for (int i = 0; i < m; i++)
     for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; k++) {
     __m512 bv[NV];
-    for (int v = 0; v < nv; v++) bv[v] = _mm512_load_ps(b + 16 * v);
+    /* unmasked: b is a packed panel (zero-padded) or NR columns of B in place. (A masked
+     * load here makes GCC 12 spill the accumulators to the stack every iteration.) */
+    for (int v = 0; v < nv; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
     for (int i = 0; i < m; i++) {
       __m512 ai = _mm512_set1_ps(a[i]);
       for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
   __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int i = 0; i < m; i++) {
@@ -76,9 +79,9 @@ static inline __attribute__((always_inline)) void nl_ukr(int m, int nv, int64_t 
 }
 
 #define NL_UKR(m, nv)                                                                              \
-  static void nl_ukr_##m##_##nv(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, \
-                                float alpha, float beta, __mmask16 mask) {                         \
-    nl_ukr(m, nv, kc, a, b, c, ldc, alpha, beta, mask);                                            \
+  static void nl_ukr_##m##_##nv(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,   \
+                                int64_t ldc, float alpha, float beta, __mmask16 mask) {            \
+    nl_ukr(m, nv, kc, a, b, ldb, c, ldc, alpha, beta, mask);                                       \
   }
 #define NL_UKR_ROW(m) NL_UKR(m, 1) NL_UKR(m, 2) NL_UKR(m, 3) NL_UKR(m, 4)
 NL_UKR_ROW(1)
@@ -99,8 +102,10 @@ typedef struct nl_sgemm_job {
   const float *A, *B;
   float *C;
   int64_t kcb, ncb;      /* block sizes: KC, NC (a multiple of NR) */
-  float *pb;             /* packed B block (kcb * ncb floats), shared */
-  float *pa;             /* packed A panels, MR * kcb floats per thread */
+  bool direct_b;         /* full panels of B (not transposed, few row panels) read in place */
+  float *pb;             /* packed B block (kcb * ncb floats), shared; unused with direct_b */
+  float *pa;             /* per thread: a packed A panel (MR * kcb floats), then with direct_b
+                          * the packed last B panel of a block when it is narrower than NR */
 } nl_sgemm_job;
 
 /* Panels [*lo, *hi) of n for thread t of nt (contiguous, sizes differ by at most one). */
@@ -193,21 +198,32 @@ static void nl_pack_b(const nl_sgemm_job *j, int64_t col, int64_t n, int64_t pc,
 }
 
 /* ---- the blocked loops, run by thread t of nt -------------------------------------------- */
+static int64_t nl_round16(int64_t n) { return (n + 15) / 16 * 16; } /* floats: 64-byte multiples */
+
+/* Scratch floats per thread: an A panel, and with direct_b a B panel. */
+static size_t nl_thread_floats(const nl_sgemm_job *j) {
+  return (size_t)(nl_round16(MR * j->kcb) + (j->direct_b ? NR * j->kcb : 0));
+}
+
 static void nl_sgemm_run(const nl_sgemm_job *j, int t, int nt) {
-  float *pa = j->pa + (size_t)t * (size_t)(MR * j->kcb);
+  float *pa = j->pa + (size_t)t * nl_thread_floats(j);
   for (int64_t jc = 0; jc < j->N; jc += j->ncb) {
     int64_t nc = j->N - jc < j->ncb ? j->N - jc : j->ncb, nq = (nc + NR - 1) / NR;
     for (int64_t pc = 0; pc < j->K; pc += j->kcb) {
       int64_t kc = j->K - pc < j->kcb ? j->K - pc : j->kcb, q0, q1;
       float beta = pc == 0 ? j->beta : 1.0f;
-      nl_split(nq, t, nt, &q0, &q1);
-      for (int64_t q = q0; q < q1; q++) {
-        int64_t n = nc - q * NR < NR ? nc - q * NR : NR;
-        nl_pack_b(j, jc + q * NR, n, pc, kc, j->pb + q * kc * NR);
-      }
-      if (nt > 1) {
+      if (!j->direct_b) {
+        nl_split(nq, t, nt, &q0, &q1);
+        for (int64_t q = q0; q < q1; q++) {
+          int64_t n = nc - q * NR < NR ? nc - q * NR : NR;
+          nl_pack_b(j, jc + q * NR, n, pc, kc, j->pb + q * kc * NR);
+        }
+        if (nt > 1) {
 #pragma omp barrier
+        }
       }
+      float *pe = pa + nl_round16(MR * j->kcb); /* direct_b: the narrow last panel, packed */
+      int64_t nfull = nc / NR;
       /* Split the row panels unless the column panels balance better (small M). Each A
        * panel is packed right before its tiles run: it stays in L1 while the B panels
        * stream past it. */
@@ -217,6 +233,7 @@ static void nl_sgemm_run(const nl_sgemm_job *j, int t, int nt) {
         if (cols_max * np < rows_max * nq) nl_split(nq, t, nt, &qa, &qb);
         else nl_split(np, t, nt, &p0, &p1);
       }
+      if (j->direct_b && qb > nfull && qa < qb) nl_pack_b(j, jc + nfull * NR, nc - nfull * NR, pc, kc, pe);
       for (int64_t p = p0; p < p1 && qa < qb; p++) {
         int64_t row = p * MR;
         int m = (int)(j->M - row < MR ? j->M - row : MR);
@@ -224,11 +241,17 @@ static void nl_sgemm_run(const nl_sgemm_job *j, int t, int nt) {
         for (int64_t q = qa; q < qb; q++) {
           int64_t col = jc + q * NR, n = nc - q * NR < NR ? nc - q * NR : NR;
           int nv = (int)((n + 15) / 16);
-          nl_ukrs[m - 1][nv - 1](kc, pa, j->pb + q * kc * NR, j->C + row * j->ldc + col, j->ldc, j->alpha, beta,
+          const float *bp = j->pb + q * kc * NR; /* panel q of B: packed, or in place */
+          int64_t ldb = NR;
+          if (j->direct_b) {
+            bp = q < nfull ? j->B + pc * j->ldb + col : pe;
+            ldb = q < nfull ? j->ldb : NR;
+          }
+          nl_ukrs[m - 1][nv - 1](kc, pa, bp, ldb, j->C + row * j->ldc + col, j->ldc, j->alpha, beta,
                                  nl_mask(n - 16 * (nv - 1)));
         }
       }
-      if (nt > 1) {
+      if (nt > 1 && !j->direct_b) {
 #pragma omp barrier
       }
     }
@@ -267,6 +290,9 @@ __attribute__((noinline)) void nl_sgemm_avx512(bool ta, bool tb, int64_t M, int6
   if (ncmax < NR) ncmax = NR;
   int64_t nn = (N + ncmax - 1) / ncmax;
   j.ncb = ((N + nn - 1) / nn + NR - 1) / NR * NR;
+  /* With a few row panels, each B panel is used a few times only: packing it would cost
+   * about as much as the product (measured: 6 x 75 x 784 spent 37% packing B). */
+  j.direct_b = !tb && M <= 4 * MR;
 
   int nt = 1;
   double flops = 2.0 * (double)M * (double)N * (double)K;
@@ -275,7 +301,7 @@ __attribute__((noinline)) void nl_sgemm_avx512(bool ta, bool tb, int64_t M, int6
     int by_work = (int)(flops / NL_SGEMM_PAR_FLOPS);
     if (by_work < nt) nt = by_work < 1 ? 1 : by_work;
   }
-  size_t nb = (size_t)(j.kcb * j.ncb), na = (size_t)(MR * j.kcb);
+  size_t nb = j.direct_b ? 0 : (size_t)(j.kcb * j.ncb), na = nl_thread_floats(&j);
   float *buf = nl_sgemm_scratch(nb + na * (size_t)nt);
   if (!buf) { /* out of memory for the packing buffers: OpenBLAS packs in its own */
     nl_sgemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
