@@ -1,24 +1,25 @@
 /* sgemm_avx512.c: nnlua's float32 GEMM for CPUs with AVX-512F (called through nl_sgemm,
  * nl_sgemm.h, which checks the CPU first). BLIS-style:
  *
- *   for jc over N in NC columns:            B block (KC, NC) packed, shared by the threads
+ *   for jc over N in NC columns:            B block (KC, NC) packed
  *     for pc over K in KC:                  (KC * NC floats ~ 512 KB: stays in L2)
- *       for each MR-row panel of A:         packed by the thread that uses it; stays in L1
+ *       for each MR-row panel of A:         packed just before use; stays in L1
  *         for each NR-column panel of B:    B micro-panel (KC, NR) streams from L2
  *           micro-kernel: C (MR, NR) += A panel @ B panel, in 24 zmm accumulators
  *
  * MR = 6 rows by NR = 64 columns (4 zmm): per k, 4 vector loads of B, 6 broadcasts of A
  * and 24 FMAs (enough independent chains to fill two FMA pipes with 4-cycle latency).
- * Edge tiles use micro-kernels compiled for 1..6 rows and 1..4 vectors, the last vector
- * masked, so no flop is spent on padding rows and at most 15 lanes on padding columns.
+ * Edge tiles use micro-kernels compiled for 1..6 rows and 1..4 vectors, the last vector's
+ * store masked, so no flop is spent on padding rows and at most 15 lanes on padding columns.
+ * With M <= 24 (a few row panels) full B panels are read in place instead of packed.
  * Packed layouts: A panel p holds A(i, k) at [k * MR + i]; B panel q holds B(k, j) at
  * [k * NR + j], columns past N zeroed. alpha and beta are applied when a tile is stored
  * (beta only on the first K block; later blocks accumulate with beta 1).
  *
  * Threads: outside OpenMP regions, up to omp_get_max_threads() (fewer for small products)
- * split the packing of B and then either the row panels (each packing its own rows of A)
- * or, when there are too few row panels to balance, the column panels (each packing all
- * of A: small M). Inside a region (conv's per-sample loops) it runs on the calling thread.
+ * each run the above on their own block of columns (or rows) of C, with their own packing
+ * buffers and no barrier. Inside a region (conv's per-sample loops) it runs on the calling
+ * thread alone.
  *
  * The whole file is compiled for AVX-512 (#pragma GCC target), so nothing here may run
  * before nl_sgemm_own() has checked the CPU. */
@@ -103,9 +104,9 @@ typedef struct nl_sgemm_job {
   float *C;
   int64_t kcb, ncb;      /* block sizes: KC, NC (a multiple of NR) */
   bool direct_b;         /* full panels of B (not transposed, few row panels) read in place */
-  float *pb;             /* packed B block (kcb * ncb floats), shared; unused with direct_b */
-  float *pa;             /* per thread: a packed A panel (MR * kcb floats), then with direct_b
-                          * the packed last B panel of a block when it is narrower than NR */
+  float *pa;             /* a packed A panel (MR * kcb floats, rounded up to 16) */
+  float *pb;             /* packed B block (kcb * ncb floats), or with direct_b the packed
+                          * last panel of a block when it is narrower than NR */
 } nl_sgemm_job;
 
 /* Panels [*lo, *hi) of n for thread t of nt (contiguous, sizes differ by at most one). */
@@ -197,48 +198,29 @@ static void nl_pack_b(const nl_sgemm_job *j, int64_t col, int64_t n, int64_t pc,
   }
 }
 
-/* ---- the blocked loops, run by thread t of nt -------------------------------------------- */
+/* ---- the blocked loops (one thread) -------------------------------------------------------- */
 static int64_t nl_round16(int64_t n) { return (n + 15) / 16 * 16; } /* floats: 64-byte multiples */
 
-/* Scratch floats per thread: an A panel, and with direct_b a B panel. */
-static size_t nl_thread_floats(const nl_sgemm_job *j) {
-  return (size_t)(nl_round16(MR * j->kcb) + (j->direct_b ? NR * j->kcb : 0));
-}
-
-static void nl_sgemm_run(const nl_sgemm_job *j, int t, int nt) {
-  float *pa = j->pa + (size_t)t * nl_thread_floats(j);
+static void nl_sgemm_run(const nl_sgemm_job *j) {
+  float *pa = j->pa, *pe = pa + nl_round16(MR * j->kcb); /* pe: direct_b's narrow last panel */
   for (int64_t jc = 0; jc < j->N; jc += j->ncb) {
-    int64_t nc = j->N - jc < j->ncb ? j->N - jc : j->ncb, nq = (nc + NR - 1) / NR;
+    int64_t nc = j->N - jc < j->ncb ? j->N - jc : j->ncb, nq = (nc + NR - 1) / NR, nfull = nc / NR;
     for (int64_t pc = 0; pc < j->K; pc += j->kcb) {
-      int64_t kc = j->K - pc < j->kcb ? j->K - pc : j->kcb, q0, q1;
+      int64_t kc = j->K - pc < j->kcb ? j->K - pc : j->kcb;
       float beta = pc == 0 ? j->beta : 1.0f;
-      if (!j->direct_b) {
-        nl_split(nq, t, nt, &q0, &q1);
-        for (int64_t q = q0; q < q1; q++) {
+      if (!j->direct_b)
+        for (int64_t q = 0; q < nq; q++) {
           int64_t n = nc - q * NR < NR ? nc - q * NR : NR;
           nl_pack_b(j, jc + q * NR, n, pc, kc, j->pb + q * kc * NR);
         }
-        if (nt > 1) {
-#pragma omp barrier
-        }
-      }
-      float *pe = pa + nl_round16(MR * j->kcb); /* direct_b: the narrow last panel, packed */
-      int64_t nfull = nc / NR;
-      /* Split the row panels unless the column panels balance better (small M). Each A
-       * panel is packed right before its tiles run: it stays in L1 while the B panels
+      else if (nfull < nq)
+        nl_pack_b(j, jc + nfull * NR, nc - nfull * NR, pc, kc, pe);
+      /* Each A panel is packed right before its tiles run: it stays in L1 while the B panels
        * stream past it. */
-      int64_t np = (j->M + MR - 1) / MR, p0 = 0, p1 = np, qa = 0, qb = nq;
-      if (nt > 1) {
-        int64_t rows_max = (np + nt - 1) / nt, cols_max = (nq + nt - 1) / nt;
-        if (cols_max * np < rows_max * nq) nl_split(nq, t, nt, &qa, &qb);
-        else nl_split(np, t, nt, &p0, &p1);
-      }
-      if (j->direct_b && qb > nfull && qa < qb) nl_pack_b(j, jc + nfull * NR, nc - nfull * NR, pc, kc, pe);
-      for (int64_t p = p0; p < p1 && qa < qb; p++) {
-        int64_t row = p * MR;
+      for (int64_t row = 0; row < j->M; row += MR) {
         int m = (int)(j->M - row < MR ? j->M - row : MR);
         nl_pack_a(j, row, m, pc, kc, pa);
-        for (int64_t q = qa; q < qb; q++) {
+        for (int64_t q = 0; q < nq; q++) {
           int64_t col = jc + q * NR, n = nc - q * NR < NR ? nc - q * NR : NR;
           int nv = (int)((n + 15) / 16);
           const float *bp = j->pb + q * kc * NR; /* panel q of B: packed, or in place */
@@ -251,11 +233,36 @@ static void nl_sgemm_run(const nl_sgemm_job *j, int t, int nt) {
                                  nl_mask(n - 16 * (nv - 1)));
         }
       }
-      if (nt > 1 && !j->direct_b) {
-#pragma omp barrier
-      }
     }
   }
+}
+
+/* One thread's whole product with its own packing buffers (blocking chosen here). */
+static void nl_sgemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                            int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  nl_sgemm_job j = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
+                    .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
+  /* KC: K in equal blocks of at most KC_MAX; NC: the B block within BBLOCK_FLOATS, N in
+   * equal blocks rounded up to NR. */
+  int64_t nk = (K + KC_MAX - 1) / KC_MAX;
+  j.kcb = (K + nk - 1) / nk;
+  int64_t ncmax = BBLOCK_FLOATS / j.kcb / NR * NR;
+  if (ncmax < NR) ncmax = NR;
+  int64_t nn = (N + ncmax - 1) / ncmax;
+  j.ncb = ((N + nn - 1) / nn + NR - 1) / NR * NR;
+  /* With a few row panels, each B panel is used a few times only: packing it would cost
+   * about as much as the product (measured: 6 x 75 x 784 spent 37% packing B). */
+  j.direct_b = !tb && M <= 4 * MR;
+  size_t na = (size_t)nl_round16(MR * j.kcb), nb = (size_t)(j.direct_b ? NR * j.kcb : j.kcb * j.ncb);
+  float *buf = nl_sgemm_scratch(na + nb);
+  if (!buf) { /* out of memory for the packing buffers: OpenBLAS packs in its own */
+    nl_sgemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  j.pa = buf;
+  j.pb = buf + na;
+  nl_sgemm_run(&j);
 }
 
 /* C = beta * C (K == 0: the product is empty). */
@@ -280,20 +287,6 @@ __attribute__((noinline)) void nl_sgemm_avx512(bool ta, bool tb, int64_t M, int6
     nl_sgemm_scale(M, N, beta, C, ldc);
     return;
   }
-  nl_sgemm_job j = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
-                    .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
-  /* KC: K in equal blocks of at most KC_MAX; NC: the B block within BBLOCK_FLOATS, N in
-   * equal blocks rounded up to NR. */
-  int64_t nk = (K + KC_MAX - 1) / KC_MAX;
-  j.kcb = (K + nk - 1) / nk;
-  int64_t ncmax = BBLOCK_FLOATS / j.kcb / NR * NR;
-  if (ncmax < NR) ncmax = NR;
-  int64_t nn = (N + ncmax - 1) / ncmax;
-  j.ncb = ((N + nn - 1) / nn + NR - 1) / NR * NR;
-  /* With a few row panels, each B panel is used a few times only: packing it would cost
-   * about as much as the product (measured: 6 x 75 x 784 spent 37% packing B). */
-  j.direct_b = !tb && M <= 4 * MR;
-
   int nt = 1;
   double flops = 2.0 * (double)M * (double)N * (double)K;
   if (!omp_in_parallel()) {
@@ -301,23 +294,28 @@ __attribute__((noinline)) void nl_sgemm_avx512(bool ta, bool tb, int64_t M, int6
     int by_work = (int)(flops / NL_SGEMM_PAR_FLOPS);
     if (by_work < nt) nt = by_work < 1 ? 1 : by_work;
   }
-  size_t nb = j.direct_b ? 0 : (size_t)(j.kcb * j.ncb), na = nl_thread_floats(&j);
-  float *buf = nl_sgemm_scratch(nb + na * (size_t)nt);
-  if (!buf) { /* out of memory for the packing buffers: OpenBLAS packs in its own */
-    nl_sgemm_blas(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
-  j.pb = buf;
-  j.pa = buf + nb;
   if (nt <= 1) {
-    nl_sgemm_run(&j, 0, 1);
+    nl_sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  /* Threads take disjoint blocks of C and run independently (no barrier: on a loaded machine
+   * a descheduled thread would stall the others at every one): column blocks, each packing
+   * only its columns of B, unless row blocks balance better (N of a panel or two), where
+   * each thread packs all of B (small then). Blocks are whole 6 x 64 tile panels. */
+  int64_t np = (M + MR - 1) / MR, nq = (N + NR - 1) / NR;
 #pragma omp parallel num_threads(nt)
   {
     int t = omp_get_thread_num(), n = omp_get_num_threads();
-    /* A team smaller than asked for: the extra threads' buffers are simply unused. */
-    nl_sgemm_run(&j, t, n);
+    int64_t rows_max = (np + n - 1) / n, cols_max = (nq + n - 1) / n, lo, hi;
+    if (cols_max * np <= rows_max * nq) {
+      nl_split(nq, t, n, &lo, &hi);
+      lo *= NR, hi = hi * NR < N ? hi * NR : N;
+      nl_sgemm_serial(ta, tb, M, hi - lo, K, alpha, A, lda, tb ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+    } else {
+      nl_split(np, t, n, &lo, &hi);
+      lo *= MR, hi = hi * MR < M ? hi * MR : M;
+      nl_sgemm_serial(ta, tb, hi - lo, N, K, alpha, ta ? A + lo : A + lo * lda, lda, B, ldb, beta, C + lo * ldc, ldc);
+    }
   }
 }
 
