@@ -5,7 +5,7 @@
  * transpose of A stored (K, M, row stride lda); likewise B with tb. beta == 0 ignores C
  * (NaNs in it do not propagate). C must not overlap A or B (as in BLAS).
  *
- * On CPUs with AVX-512F it runs a packed, cache-blocked AVX-512 kernel (parallel over
+ * On CPUs with AVX-512 (F, VL, DQ) it runs a packed, cache-blocked kernel (parallel over
  * nl_get_num_threads() threads outside OpenMP regions, serial inside one); elsewhere, or
  * with the environment variable NNLUA_GEMM=openblas, it calls OpenBLAS's cblas_sgemm. */
 #ifndef NL_SGEMM_H
@@ -16,10 +16,10 @@
 void nl_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
-/* True when nl_sgemm runs nnlua's AVX-512 kernel (false: OpenBLAS). */
+/* True when nl_sgemm runs nnlua's AVX-512 kernel (false: OpenBLAS); decided once. */
 bool nl_sgemm_own(void);
 
-/* The AVX-512 kernel itself (sgemm_avx512.c); call only when the CPU has AVX-512F. */
+/* The AVX-512 kernel itself (sgemm_avx512.c); call only when nl_sgemm_own() is true. */
 void nl_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 /* cblas_sgemm with this signature (the fallback). */

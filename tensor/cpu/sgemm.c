@@ -1,5 +1,5 @@
 /* sgemm.c: nl_sgemm (nl_sgemm.h), the float32 GEMM behind matmul and convolution: picks
- * nnlua's AVX-512 kernel (sgemm_avx512.c) when the CPU has AVX-512F, else OpenBLAS.
+ * nnlua's AVX-512 kernel (sgemm_avx512.c) when the CPU has AVX-512, else OpenBLAS.
  *
  * The choice is made once per process: NNLUA_GEMM=openblas forces cblas_sgemm (which then
  * follows the user's OpenBLAS settings, OPENBLAS_CORETYPE included). This file is compiled
@@ -22,7 +22,9 @@ bool nl_sgemm_own(void) {
     const char *e = getenv("NNLUA_GEMM");
     m = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-    m = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    /* sgemm_avx512.c is compiled for F, VL and DQ (Xeon Phi has F alone) and FMA */
+    m = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
 #endif
     if (e && strcmp(e, "openblas") == 0) m = 0;
     atomic_store(&nl_sgemm_mode, m);

@@ -1,4 +1,4 @@
-/* sgemm_avx512.c: nnlua's float32 GEMM for CPUs with AVX-512F (called through nl_sgemm,
+/* sgemm_avx512.c: nnlua's float32 GEMM for CPUs with AVX-512 (called through nl_sgemm,
  * nl_sgemm.h, which checks the CPU first). BLIS-style:
  *
  *   for jc over N in NC columns:            B block (KC, NC) packed
