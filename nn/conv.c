@@ -1,8 +1,9 @@
 /* conv.c: conv2d, conv1d and conv_transpose2d, forward and backward (CPU).
  *
  * Forward: per sample and group, im2col (K = Cg*kh*kw rows, Ho*Wo columns) then one GEMM
- * y[n, g] (Og, Ho*Wo) = w[g] (Og, K) @ col. The batch is split over OpenMP threads with
- * OpenBLAS single-threaded inside (set around the call, restored after). Backward: input
+ * y[n, g] (Og, Ho*Wo) = w[g] (Og, K) @ col (float: nl_sgemm, double: cblas_dgemm). The batch
+ * is split over OpenMP threads with the GEMM single-threaded inside (OpenBLAS set around the
+ * call, restored after; nl_sgemm stays serial inside OpenMP regions by itself). Backward: input
  * gradient = w^T @ gy then col2im; weight gradient = gy @ col^T summed per thread.
  * conv_transpose2d is conv2d's input gradient (and its backward is conv2d's forward and
  * weight gradient with the roles of x and gy swapped). */
@@ -13,6 +14,7 @@
 
 #include "conv_direct.h"
 #include "nl_nn_kernel.h"
+#include "nl_sgemm.h"
 #include "nn_util.h"
 
 typedef struct nn_conv_geo {
@@ -30,9 +32,18 @@ static int64_t nn_conv_chunk(const nn_conv_geo *g, int64_t K, int64_t HW) {
   return nb;
 }
 
+/* float: nnlua's own GEMM (nl_sgemm.h: AVX-512 where the CPU has it, else OpenBLAS), behind
+ * cblas_sgemm's signature (row-major only here). */
+static inline void nn_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int M,
+                            int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                            float beta, float *C, int ldc) {
+  (void)order;
+  nl_sgemm(ta == CblasTrans, tb == CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 #define T float
 #define S _f32
-#define GEMM cblas_sgemm
+#define GEMM nn_sgemm
 #include "conv_tmpl.h"
 #undef T
 #undef S

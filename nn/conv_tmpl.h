@@ -1,5 +1,5 @@
 /* conv_tmpl.h: the conv kernels for one element type, included by conv.c twice with
- *   T (float/double), S (suffix), GEMM (cblas_sgemm/cblas_dgemm).
+ *   T (float/double), S (suffix), GEMM (nn_sgemm/cblas_dgemm, cblas_sgemm's signature).
  * All tensors are contiguous. Geometry in nn_conv_geo (conv.c): x (N, C, H, W),
  * w (O, Cg, kh, kw), y (N, O, Ho, Wo); K = Cg*kh*kw rows of the column matrix. */
 #define CAT_(a, b) a##b

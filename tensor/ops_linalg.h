@@ -1,7 +1,8 @@
 /* ops_linalg.h: front ends of the linalg family (conventions in nl_ops.h).
  *
- * Every product runs through one kernel, NL_OP_GEMM (tensor/cpu/gemm.c): OpenBLAS
- * sgemm/dgemm for float32/float64, a plain loop for integer dtypes. Inputs must have the
+ * Every product runs through one kernel, NL_OP_GEMM (tensor/cpu/gemm.c): nl_sgemm (nnlua's
+ * AVX-512 kernel or OpenBLAS, nl_sgemm.h) for float32, OpenBLAS dgemm for float64, a plain
+ * loop for integer dtypes. Inputs must have the
  * same dtype and device (PyTorch's rule for mm/matmul); errors name the op and both shapes:
  * "matmul: cannot multiply shapes [2, 3] and [4, 5] (3 ~= 4)". */
 #ifndef NL_OPS_LINALG_H

@@ -6,13 +6,15 @@
  * columns dense), out's rows are dense (stride[-1] == 1): the front end copies otherwise.
  * out = alpha * A @ B + beta * out; integer dtypes use ialpha/ibeta. beta == 0 ignores out.
  *
- * float32/float64 call OpenBLAS once per batch entry, with transposed views passed as
- * CblasTrans instead of copies. Threading: OpenBLAS runs its own thread pool inside each
- * call; this kernel is never inside an OpenMP region, so the two pools do not oversubscribe.
+ * float32 calls nl_sgemm (nnlua's AVX-512 kernel, or OpenBLAS on other CPUs: nl_sgemm.h) and
+ * float64 OpenBLAS, once per batch entry, with transposed views passed as transposes instead
+ * of copies. Threading: nl_sgemm and OpenBLAS thread inside each call; this kernel is never
+ * inside an OpenMP region, so the pools do not oversubscribe.
  * Integer dtypes (PyTorch supports int64 mm on the CPU) use a plain loop, parallel over rows. */
 #include <cblas.h>
 #include <string.h>
 
+#include "../nl_sgemm.h"
 #include "../ops_linalg.h"
 #include "nl_cpu.h"
 
@@ -75,9 +77,8 @@ static void nl_gemm_blas(const nl_kargs *a) {
     int64_t off[3];
     nl_gemm_offsets(a, b, off);
     if (o->dtype == NL_FLOAT32)
-      cblas_sgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, (float)a->alpha,
-                  (const float *)nl_data(A) + off[1], (int)lda, (const float *)nl_data(B) + off[2], (int)ldb,
-                  (float)a->beta, (float *)nl_data(o) + off[0], (int)ldc);
+      nl_sgemm(ta, tb, M, N, K, (float)a->alpha, (const float *)nl_data(A) + off[1], lda,
+               (const float *)nl_data(B) + off[2], ldb, (float)a->beta, (float *)nl_data(o) + off[0], ldc);
     else
       cblas_dgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, a->alpha,
                   (const double *)nl_data(A) + off[1], (int)lda, (const double *)nl_data(B) + off[2], (int)ldb,
