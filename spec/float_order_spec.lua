@@ -2,7 +2,9 @@
 -- are bit-identical on every ISA clone and for any thread count. This spec re-computes that
 -- order in Lua (float32 rounding through string.pack) and demands exact equality: row sums
 -- (blocks of 256 in 16 lanes folded in halves, leaves of 8 blocks, pairwise above 2048) and
--- column sums (float partial sums of 64-row blocks added in double, in block order).
+-- column sums (float partial sums of 64-row blocks added in double, in block order). The
+-- float32 elementwise kernels are per-ISA clones compiled without FMA contraction: a + alpha*b
+-- rounds the product, then the sum, on every CPU.
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
 local function lanes(x, s, m) -- x: Lua array, elements s+1 .. s+m
@@ -111,5 +113,25 @@ describe("float32 sum order", function()
     end
     torch.set_num_threads(n0)
     assert.are.same(res[1], res[2])
+  end)
+end)
+
+describe("float32 elementwise rounding", function()
+  it("add and sub with alpha round twice (no fused multiply-add), dense, scalar and strided", function()
+    torch.manual_seed(14)
+    local a, b = torch.randn(1003) * 7, torch.randn(1003) * 3
+    local al = f32(0.3)
+    local ra, rb = a:tolist(), b:tolist()
+    local s, d = a:add(b, { alpha = 0.3 }):tolist(), a:sub(b, { alpha = 0.3 }):tolist()
+    for i = 1, 1003 do
+      assert.are.equal(f32(ra[i] + f32(al * rb[i])), s[i])
+      assert.are.equal(f32(ra[i] - f32(al * rb[i])), d[i])
+    end
+    local sc = a:add(2.5, { alpha = 0.3 }):tolist()
+    for i = 1, 1003 do assert.are.equal(f32(ra[i] + f32(al * 2.5)), sc[i]) end
+    local st = a[{ { 1, 1003, 2 } }]:add(b[{ { 1, 1003, 2 } }], { alpha = 0.3 }):tolist()
+    for i = 1, #st do assert.are.equal(s[2 * i - 1], st[i]) end
+    local m = (a * b):tolist()
+    for i = 1, 1003 do assert.are.equal(f32(ra[i] * rb[i]), m[i]) end
   end)
 end)
