@@ -103,13 +103,19 @@ __attribute__((always_inline)) static inline float nl_fsum_lanes(const float *q,
   }
   return nl_f16_fold(&acc);
 }
-NL_CPU_CLONES static float nl_fsum_leaf(const float *p, int64_t n) {
+__attribute__((always_inline)) static inline float nl_fsum_leaf_body(const float *p, int64_t n) {
   float b[8] = {0};
   for (int k = 0; k * 256 < n; k++) {
     int64_t m = n - k * 256 < 256 ? n - k * 256 : 256;
     b[k] = nl_fsum_lanes(p + k * 256, m);
   }
   return ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+}
+NL_CPU_CLONES static float nl_fsum_leaf(const float *p, int64_t n) { return nl_fsum_leaf_body(p, n); }
+/* out[o] = scale * (sum of row o) for n rows of R <= 2048 floats: one call (one clone
+ * dispatch) per group of rows instead of per row; each row's value is nl_psum_f32's. */
+NL_CPU_CLONES static void nl_fsum_rows(const float *x, int64_t n, int64_t R, float *out, double scale) {
+  for (int64_t o = 0; o < n; o++) out[o] = (float)((double)nl_fsum_leaf_body(x + o * R, R) * scale);
 }
 static double nl_psum_f32(const float *p, int64_t n, double c) {
   if (n <= 2048) return nl_fsum_leaf(p, n);
@@ -224,6 +230,15 @@ static void nl_sum_mean(const nl_kargs *a, bool mean) {
     double scale = mean ? 1.0 / (double)R : 1.0;
     if (dt == NL_FLOAT32 && I > 1) {
       nl_fcolsum_run(nl_data(a->in[0]), nl_data(a->out), O, R, I, scale);
+      return;
+    }
+    if (dt == NL_FLOAT32 && I == 1 && R <= 2048) { /* rows in groups of 64 */
+      const float *x = nl_data(a->in[0]);
+      float *out = nl_data(a->out);
+      int64_t ng = (O + 63) / 64;
+      NL_OMP_FOR_IF(O * R >= NL_PAR_GRAIN && ng > 1,
+      for (int64_t g = 0; g < ng; g++)
+        nl_fsum_rows(x + g * 64 * R, O - g * 64 < 64 ? O - g * 64 : 64, R, out + g * 64, scale););
       return;
     }
     NL_CPU_DISPATCH_FLOAT(dt, T, {
