@@ -102,8 +102,9 @@ static void nl_cpu_unary(nl_op op, const nl_kargs *a) {
 /* ---- binary: out R <- f(in0 T, in1 T) -------------------------------------------------- */
 typedef struct { double alpha; int64_t ialpha; } nl_bin_ctx;
 
-#define NL_BIN_FN(NAME, EXPR, TT, R, SFX, ALPHA)                                              \
-  static void nl_bin_##NAME##SFX(char **p, const int64_t *s, int64_t n, void *vctx) {        \
+#define NL_BIN_FN(NAME, EXPR, TT, R, SFX, ALPHA) NL_BIN_FN_A(NAME, EXPR, TT, R, SFX, ALPHA, )
+#define NL_BIN_FN_A(NAME, EXPR, TT, R, SFX, ALPHA, ATTR)                                      \
+  ATTR static void nl_bin_##NAME##SFX(char **p, const int64_t *s, int64_t n, void *vctx) {   \
     typedef TT T;                                                                          \
     const nl_bin_ctx *c = vctx;                                                            \
     (void)c;                                                                               \
@@ -137,7 +138,15 @@ typedef struct { double alpha; int64_t ialpha; } nl_bin_ctx;
     }                                                                                      \
   }
 
-#define NL_BIN_F32(NAME, EXPR) NL_BIN_FN(NAME, EXPR, float, float, _f32, c->alpha)
+/* float32 arithmetic: per-ISA clones (a 1000-element add ran 4-wide in baseline x86-64) with
+ * contraction off, so that a + alpha * b rounds twice on every ISA (an FMA in the AVX2 and
+ * AVX-512 clones only would make results depend on the CPU). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NL_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define NL_NO_CONTRACT
+#endif
+#define NL_BIN_F32(NAME, EXPR) NL_BIN_FN_A(NAME, EXPR, float, float, _f32, c->alpha, NL_CPU_CLONES NL_NO_CONTRACT)
 #define NL_BIN_F64(NAME, EXPR) NL_BIN_FN(NAME, EXPR, double, double, _f64, c->alpha)
 #define NL_BIN_I64(NAME, EXPR) NL_BIN_FN(NAME, EXPR, int64_t, int64_t, _i64, c->ialpha)
 #define NL_BIN_I32(NAME, EXPR) NL_BIN_FN(NAME, EXPR, int32_t, int32_t, _i32, c->ialpha)
