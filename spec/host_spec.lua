@@ -206,16 +206,4 @@ print(lenet.name, pkg.name)
     assert.are.equal("started\n", slurp(out))
     assert.is_truthy(slurp(err):find("^nnlua: [^\n]*interrupted!"), slurp(err))
   end)
-  it("runs with OpenMP's passive wait policy unless the user chose one, and leaves the environment as given", function()
-    local probe = "-e " .. q("local f = io.open('/proc/self/environ', 'rb'); local e = f:read('a'); f:close(); "
-      .. "print(os.getenv('OMP_WAIT_POLICY'), os.getenv('NNLUA_OMP_PASSIVE'), "
-      .. "e:find('OMP_WAIT_POLICY=PASSIVE', 1, true) ~= nil)")
-    local r = run(probe, { env = "env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT" })
-    assert.are.equal(0, r.code, r.err)
-    assert.are.equal("nil\tnil\ttrue\n", r.out) -- libgomp loaded with PASSIVE; the script sees no trace
-    r = run(probe, { env = "OMP_WAIT_POLICY=active" })
-    assert.are.equal("active\tnil\tfalse\n", r.out)
-    r = run(probe, { env = "env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000" })
-    assert.are.equal("nil\tnil\tfalse\n", r.out)
-  end)
 end)

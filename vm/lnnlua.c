@@ -40,7 +40,7 @@ static int nl_load_source(lua_State *L) {
   } else {
     char chunk[300];
     snprintf(chunk, sizeof chunk, "@%s", s->path);
-    status = luaL_loadbufferx(L, s->code, s->len, chunk, "t");
+    status = luaL_loadbufferx(L, s->code, s->len, chunk, "b"); /* precompiled: vm/tools/luaembed.c */
   }
   if (status != LUA_OK) return lua_error(L);
   lua_pushstring(L, s->module);

@@ -5,7 +5,7 @@
 typedef struct nl_lua_source {
   const char *module; /* "nn.Linear" */
   const char *path;   /* "lua/nn/Linear.lua", relative to the source tree */
-  const char *code;
+  const char *code;   /* Lua 5.4 bytecode with debug information (luaembed precompiles) */
   size_t len;
 } nl_lua_source;
 extern const nl_lua_source nl_lua_sources[];

@@ -334,27 +334,6 @@ static int pmain(lua_State *L) {
   return 1;
 }
 
-/* OpenMP threads that spin after a parallel region (libgomp's default when OMP_WAIT_POLICY is
- * unset: ~300,000 pause loops, milliseconds) take the core that the main thread, OpenBLAS or
- * other processes need; on a shared 2-core machine a LeNet-128 step at 2 threads measured 133
- * ms spinning and 8 ms passive. libgomp reads the policy once, while it loads, before main: so
- * unless the user chose one (OMP_WAIT_POLICY or GOMP_SPINCOUNT), the host sets PASSIVE and
- * executes itself again (same pid, arguments, descriptors). The second run sees the marker
- * and removes both variables, so scripts and their children see the environment as given. */
-static void host_passive_openmp(char **argv) {
-  if (getenv("NNLUA_OMP_PASSIVE")) {
-    unsetenv("NNLUA_OMP_PASSIVE");
-    unsetenv("OMP_WAIT_POLICY");
-    return;
-  }
-  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || getenv("NNLUA_NO_REEXEC")) return;
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  setenv("NNLUA_OMP_PASSIVE", "1", 1);
-  execv("/proc/self/exe", argv);
-  unsetenv("NNLUA_OMP_PASSIVE"); /* no /proc (or exec refused): carry on with libgomp's default */
-  unsetenv("OMP_WAIT_POLICY");
-}
-
 /* ---- the state's allocator: pooled small blocks ------------------------------------------ */
 /* Every tensor op result is a fresh userdata (and dies as one), so the host's Lua allocator
  * sees a malloc and a free per call: 290 of the 3,470 instructions of a + b on 4 elements in
@@ -476,7 +455,6 @@ static lua_State *nl_newstate(nl_lalloc **pool) {
 }
 
 int main(int argc, char **argv) {
-  host_passive_openmp(argv);
   nl_lalloc *pool;
   lua_State *L = nl_newstate(&pool);
   if (L == NULL) {
