@@ -354,7 +354,10 @@ static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tens
   if (nn_check_gy(op, gy, x, g.N, g.O, g.Ho, g.Wo)) return -1;
   if (nn_dev(x)) return nn_dev_backward(false, gy, x, w, &g, gx, gw, gb);
   nl_tensor *gyc = nn_contig(gy), *xc = nn_contig(x), *wc = nn_contig(w);
-  nl_tensor *rx = gx ? nl_zeros(x->ndim, x->shape, x->dtype, nl_cpu()) : NULL;
+  bool direct = nn_direct(&g, x->dtype);
+  /* the im2col path accumulates into a zeroed gx; the direct path writes every element */
+  nl_tensor *rx = !gx ? NULL : direct ? nl_empty(x->ndim, x->shape, x->dtype, nl_cpu())
+                                      : nl_zeros(x->ndim, x->shape, x->dtype, nl_cpu());
   nl_tensor *rw = gw ? nl_empty(w->ndim, w->shape, w->dtype, nl_cpu()) : NULL;
   int64_t bs = g.O;
   nl_tensor *rb = gb ? nl_empty(1, &bs, x->dtype, nl_cpu()) : NULL;
@@ -364,7 +367,7 @@ static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tens
     return -1;
   }
   int st = 0;
-  if (nn_direct(&g, x->dtype)) {
+  if (direct) {
     if (rx) st = nl_conv_direct_bwd_input(nl_data(gyc), nl_data(wc), nl_data(rx), g.N, g.C, g.H, g.W, g.O,
                                           g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw);
     if (rw && !st) st = nl_conv_direct_bwd_weight(nl_data(gyc), nl_data(xc), nl_data(rw), g.N, g.C, g.H, g.W,

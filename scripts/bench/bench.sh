@@ -14,8 +14,10 @@ out=$here/out/workloads
 mkdir -p "$out"
 py=/usr/bin/python3
 $py -c 'import torch' 2>/dev/null || { echo "bench: python3-torch is needed (NNLUA_SETUP_TORCH=1 sh scripts/setup.sh)" >&2; exit 1; }
-# steps per timed round: each round takes roughly 0.1-1 s on one core
-steps() { case $1 in xor) echo 300;; lenet4) echo 50;; lenet128) echo 5;; mlp64|mlp64adam) echo 10;; resnet18) echo 2;; *) echo 10;; esac; }
+# steps per timed round: each round takes roughly 0.05-1 s on one core, and the 3 rounds outlast
+# OpenBLAS's start-up (its idle pool threads spin ~0.1 s after loading, which doubled the
+# process CPU time of runs shorter than that)
+steps() { case $1 in xor) echo 3000;; lenet4) echo 300;; lenet128) echo 20;; mlp64|mlp64adam) echo 40;; resnet18) echo 3;; *) echo 10;; esac; }
 rm -f "$out"/*.txt
 cat /proc/loadavg > "$out/load_before.txt"
 for r in $(seq "$rounds"); do
