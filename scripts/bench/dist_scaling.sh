@@ -16,7 +16,7 @@ flags="--oversubscribe"
 run() { # $1 = ranks -> samples/s
   mpirun $flags -np "$1" "$build/nnlua" scripts/train_fashion_mnist.lua --distributed \
     --limit "$limit" --epochs 1 --threads 1 --no-progress --out "$out/ranks$1" 2>&1 | tee /dev/stderr |
-    sed -n 's/.*(\([0-9.]*\) samples\/s).*/\1/p' | tail -n 1
+    sed -n 's/.* \([0-9.]*\) samples\/s.*/\1/p' | tail -n 1
 }
 s1=$(run 1)
 s2=$(run 2)
