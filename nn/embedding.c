@@ -144,6 +144,18 @@ nl_tensor *nl_embedding_backward(const nl_tensor *gy, const nl_tensor *idx, int6
  * are checked on the device, which leaves the first negative one and the largest value in
  * two int64 read back with one tiny copy, so the errors are the CPU's (same order, same
  * values); the result is a gather, one thread per element. */
+/* The number of classes (*C < 0: the largest value + 1) and one_hot's output shape (idx's shape,
+ * then C) given the largest index mx; -1 with the error when mx is out of range. */
+static int nn_one_hot_shape(const char *op, const nl_tensor *idx, int64_t mx, int64_t *C, int64_t *shape) {
+  if (*C < 0) *C = mx + 1;
+  if (mx >= *C)
+    return nl_failc("%s: class value %lld is out of range for %lld classes (expected 1..%lld)", op, (long long)mx + 1,
+                    (long long)*C, (long long)*C);
+  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+  shape[idx->ndim] = *C;
+  return 0;
+}
+
 static nl_tensor *nn_one_hot_dev(const char *op, const nl_tensor *idx, int64_t n, int64_t C) {
   nl_device dev = nl_device_of(idx);
   nl_tensor *ic = nn_contig(idx);
@@ -168,14 +180,11 @@ static nl_tensor *nn_one_hot_dev(const char *op, const nl_tensor *idx, int64_t n
     nl_tensor_free(ic);
     return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, nl_one_based(v));
   }
-  if (C < 0) C = mx + 1;
-  if (mx >= C) {
-    nl_tensor_free(ic);
-    return nl_fail("%s: class value %lld is out of range for %lld classes (expected 1..%lld)", op, (long long)mx + 1, (long long)C, (long long)C);
-  }
   int64_t shape[NL_MAXDIM];
-  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
-  shape[idx->ndim] = C;
+  if (nn_one_hot_shape(op, idx, mx, &C, shape)) {
+    nl_tensor_free(ic);
+    return NULL;
+  }
   nl_tensor *y = nl_empty(idx->ndim + 1, shape, NL_INT64, dev);
   nl_nn_kargs k = {0};
   k.out = y, k.in[0] = ic, k.nrm.R = n, k.nrm.C = C;
@@ -205,14 +214,11 @@ static nl_tensor *nn_one_hot(const nl_tensor *idx, int64_t C) {
     }
     mx = ix[i] > mx ? ix[i] : mx;
   }
-  if (C < 0) C = mx + 1;
-  if (mx >= C) {
-    nl_tensor_free(ic);
-    return nl_fail("%s: class value %lld is out of range for %lld classes (expected 1..%lld)", op, (long long)mx + 1, (long long)C, (long long)C);
-  }
   int64_t shape[NL_MAXDIM];
-  memcpy(shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
-  shape[idx->ndim] = C;
+  if (nn_one_hot_shape(op, idx, mx, &C, shape)) {
+    nl_tensor_free(ic);
+    return NULL;
+  }
   nl_tensor *y = nl_zeros(idx->ndim + 1, shape, NL_INT64, nl_cpu());
   if (y)
     for (int64_t i = 0; i < n; i++) L64(y)[i * C + ix[i]] = 1;
