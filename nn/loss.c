@@ -162,17 +162,24 @@ done:
 }
 
 /* log_softmax of x (N, C, S) along C into lp (same layout). */
+/* lse = log(sum over k < n of exp(xr[k * step])) in double, shifted by the row's maximum (0
+ * when the maximum is -inf); xr may be float or double. */
+#define NN_ROW_LSE(xr, n, step, lse)                                                             \
+  do {                                                                                           \
+    double m_ = -INFINITY, sum_ = 0;                                                             \
+    for (int64_t k_ = 0; k_ < (n); k_++) m_ = (double)(xr)[k_ * (step)] > m_ ? (double)(xr)[k_ * (step)] : m_; \
+    if (isinf(m_) && m_ < 0) m_ = 0;                                                             \
+    for (int64_t k_ = 0; k_ < (n); k_++) sum_ += exp((double)(xr)[k_ * (step)] - m_);            \
+    (lse) = m_ + log(sum_);                                                                      \
+  } while (0)
+
 static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
   NL_OMP_FOR_IF(c->N * c->C * c->S > 32768,
   for (int64_t n = 0; n < c->N; n++)
     for (int64_t s = 0; s < c->S; s++) {
       const double *xr = x + n * c->C * c->S + s;
-      double *lr = lp + n * c->C * c->S + s;
-      double m = -INFINITY, sum = 0;
-      for (int64_t k = 0; k < c->C; k++) m = xr[k * c->S] > m ? xr[k * c->S] : m;
-      if (isinf(m) && m < 0) m = 0;
-      for (int64_t k = 0; k < c->C; k++) sum += exp(xr[k * c->S] - m);
-      double lse = m + log(sum);
+      double *lr = lp + n * c->C * c->S + s, lse;
+      NN_ROW_LSE(xr, c->C, c->S, lse);
       for (int64_t k = 0; k < c->C; k++) lr[k * c->S] = xr[k * c->S] - lse;
     });
 }
@@ -181,7 +188,8 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
  * weight, no label smoothing, mean or sum. The general path below converts x, the gradient and
  * the results through float64 tensors (five allocations: most of a small model's loss); this
  * one reads x directly and does the same double arithmetic in the same order, so the results
- * are the same bits. Returns the loss (gout NULL) or the gradient. */
+ * are the same bits (its formulas with weight 1 and smoothing 0; the row's log-sum-exp is
+ * NN_ROW_LSE, as nn_log_softmax's). Returns the loss (gout NULL) or the gradient. */
 #define NN_CE_FAST(T, S)                                                                           \
   static void nn_ce_fast##S(const T *x, const int64_t *t, int64_t N, int64_t C, int64_t ignore,     \
                             int red, bool bwd, double g0, double *loss, T *gx) {                      \
@@ -191,20 +199,17 @@ static void nn_log_softmax(const double *x, double *lp, const nn_cls *c) {
     double coef = red == NL_RED_SUM ? g0 : g0 / wsum;                                              \
     for (int64_t n = 0; n < N; n++) {                                                              \
       const T *xr = x + n * C;                                                                     \
-      double m = -INFINITY, sum = 0;                                                               \
-      for (int64_t k = 0; k < C; k++) m = (double)xr[k] > m ? (double)xr[k] : m;                   \
-      if (isinf(m) && m < 0) m = 0;                                                                \
-      for (int64_t k = 0; k < C; k++) sum += exp((double)xr[k] - m);                               \
-      double lse = m + log(sum);                                                                   \
+      double lse;                                                                                  \
+      NN_ROW_LSE(xr, C, 1, lse);                                                                   \
       bool on = t[n] != ignore;                                                                    \
       if (!bwd) {                                                                                  \
-        total += on ? -(1 - 0.0) * 1.0 * ((double)xr[t[n]] - lse) + 0.0 : 0.0;                     \
+        if (on) total -= (double)xr[t[n]] - lse;                                                   \
         continue;                                                                                  \
       }                                                                                            \
-      double sd = on ? -coef * (1 - 0.0) * 1.0 : 0.0;                                              \
+      double sd = on ? 0.0 - coef : 0.0; /* the sum over k of d[k] */                              \
       T *orow = gx + n * C;                                                                        \
       for (int64_t k = 0; k < C; k++) {                                                            \
-        double d = on && k == t[n] ? 0.0 - coef * (1 - 0.0) * 1.0 : 0.0;                           \
+        double d = on && k == t[n] ? 0.0 - coef : 0.0;                                             \
         orow[k] = (T)(d - exp((double)xr[k] - lse) * sd);                                          \
       }                                                                                            \
     }                                                                                              \

@@ -92,65 +92,60 @@ static int nn_out_shape(const nl_tensor *x, int nd, int64_t oh, int64_t ow, int6
 typedef struct nn_mp_geo {
   int64_t P, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
 } nn_mp_geo;
+/* One 2x2 window, output column ow of the row pair r0 / r1 (b0: r0's flat offset in the plane):
+ * the four candidates in the general loop's order (row-major in the window, first maximum
+ * wins, NaN wins), with constant offsets and selects so a loop over ow vectorises. */
+#define NN_MP22_WINDOW(T, r0, r1, b0, W, ow, yout, iout)                                           \
+  do {                                                                                           \
+    T m_ = (r0)[2 * (ow)], v_;                                                                   \
+    int64_t best_ = (b0) + 2 * (ow);                                                             \
+    int up_;                                                                                     \
+    v_ = (r0)[2 * (ow) + 1], up_ = (v_ > m_) | (v_ != v_), m_ = up_ ? v_ : m_;                     \
+    best_ = up_ ? (b0) + 2 * (ow) + 1 : best_;                                                   \
+    v_ = (r1)[2 * (ow)], up_ = (v_ > m_) | (v_ != v_), m_ = up_ ? v_ : m_;                         \
+    best_ = up_ ? (b0) + (W) + 2 * (ow) : best_;                                                 \
+    v_ = (r1)[2 * (ow) + 1], up_ = (v_ > m_) | (v_ != v_), m_ = up_ ? v_ : m_;                     \
+    best_ = up_ ? (b0) + (W) + 2 * (ow) + 1 : best_;                                             \
+    (yout) = m_;                                                                                 \
+    (iout) = best_;                                                                              \
+  } while (0)
+
 /* One plane of a 2x2 stride-2 max pool without padding, every window inside the plane:
- * y (OH, OW), flat argmax ix (OH, OW) of x (H rows of W). The four candidates are taken in
- * the general loop's order (row-major in the window, first maximum wins, NaN wins), with
- * constant offsets and selects so the ow loop vectorises. */
+ * y (OH, OW), flat argmax ix (OH, OW) of x (H rows of W). */
 #define NN_MP22(T, S)                                                                            \
   NN_CLONES static void nn_mp22##S(const T *restrict xp, T *restrict yp, int64_t *restrict ip,   \
                                    int64_t W, int64_t OH, int64_t OW) {                          \
     for (int64_t oh = 0; oh < OH; oh++) {                                                        \
       const T *r0 = xp + 2 * oh * W, *r1 = r0 + W;                                               \
-      T *yr = yp + oh * OW;                                                                      \
-      int64_t *ir = ip + oh * OW, b0 = 2 * oh * W;                                               \
-      for (int64_t ow = 0; ow < OW; ow++) {                                                      \
-        T m = r0[2 * ow], v;                                                                     \
-        int64_t best = b0 + 2 * ow;                                                              \
-        int up;                                                                                  \
-        v = r0[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + 2 * ow + 1 : best; \
-        v = r1[2 * ow], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + W + 2 * ow : best; \
-        v = r1[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m;                             \
-        best = up ? b0 + W + 2 * ow + 1 : best;                                                  \
-        yr[ow] = m;                                                                              \
-        ir[ow] = best;                                                                           \
-      }                                                                                          \
+      int64_t b0 = 2 * oh * W;                                                                   \
+      for (int64_t ow = 0; ow < OW; ow++) NN_MP22_WINDOW(T, r0, r1, b0, W, ow, yp[oh * OW + ow], ip[oh * OW + ow]); \
     }                                                                                            \
   }
 NN_MP22(float, _f32)
 NN_MP22(double, _f64)
 #undef NN_MP22
 
-/* The same window rule for float32 rows of at most 16 outputs (LeNet's 14 and 5, Fashion's
- * 13 and 5), where the loop above never reaches its vector body: the window loop runs over a
+/* The same windows for float32 rows of at most 16 outputs (LeNet's 14 and 5, Fashion's 13
+ * and 5), where the loop above never reaches its vector body: the window loop runs over a
  * constant 16 lanes into a buffer (one vector of each kind), and OW of them are kept. Lanes
- * past OW read the row's tail or the next row. Rows whose reads would pass `end` (one past
- * the last float of x) take the loop above. */
+ * past OW read the row's tail or the next row. Rows whose 16 lanes would read past `end` (one
+ * past the last float of x) loop over their OW windows only. */
 NN_CLONES static void nn_mp22v_f32(const float *restrict xp, float *restrict yp, int64_t *restrict ip,
                                    int64_t W, int64_t OH, int64_t OW, const float *end) {
   for (int64_t oh = 0; oh < OH; oh++) {
     const float *r0 = xp + 2 * oh * W, *r1 = r0 + W;
     int64_t b0 = 2 * oh * W;
     if (r1 + 32 > end) {
-      nn_mp22_f32(r0, yp + oh * OW, ip + oh * OW, W, 1, OW);
-      for (int64_t ow = 0; ow < OW; ow++) ip[oh * OW + ow] += b0; /* row-relative there */
+      for (int64_t ow = 0; ow < OW; ow++) NN_MP22_WINDOW(float, r0, r1, b0, W, ow, yp[oh * OW + ow], ip[oh * OW + ow]);
       continue;
     }
     float yv[16];
     int64_t iv[16];
-    for (int ow = 0; ow < 16; ow++) {
-      float m = r0[2 * ow], v;
-      int64_t best = b0 + 2 * ow;
-      int up;
-      v = r0[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + 2 * ow + 1 : best;
-      v = r1[2 * ow], up = (v > m) | (v != v), m = up ? v : m, best = up ? b0 + W + 2 * ow : best;
-      v = r1[2 * ow + 1], up = (v > m) | (v != v), m = up ? v : m;
-      best = up ? b0 + W + 2 * ow + 1 : best;
-      yv[ow] = m;
-      iv[ow] = best;
-    }
+    for (int ow = 0; ow < 16; ow++) NN_MP22_WINDOW(float, r0, r1, b0, W, ow, yv[ow], iv[ow]);
     for (int64_t ow = 0; ow < OW; ow++) yp[oh * OW + ow] = yv[ow], ip[oh * OW + ow] = iv[ow];
   }
 }
+#undef NN_MP22_WINDOW
 
 #define NN_MAXPOOL(T, S)                                                                          \
   static void nn_max_pool_fwd##S(const T *xs, T *ys, int64_t *is, const nn_mp_geo *g) {           \

@@ -40,9 +40,9 @@ Adam._decoupled = false
 function Adam:_step_group(g)
   local params, grads, states, n = self:_gather(g, init_state)
   if n == 0 then return end
-  local _, _, _, m, v, vm, steps = Optimizer._lists(g, 7)
-  m, v, steps = Optimizer._trim(m, n), Optimizer._trim(v, n), Optimizer._trim(steps, n)
-  local vmax = g.amsgrad and Optimizer._trim(vm, n) or nil
+  local L = Optimizer._list
+  local m, v, steps = L(g, "exp_avgs", n), L(g, "exp_avg_sqs", n), L(g, "steps", n)
+  local vmax = g.amsgrad and L(g, "max_exp_avg_sqs", n) or nil
   for i = 1, n do
     local st = states[i]
     st.step = st.step + 1

@@ -151,19 +151,23 @@ function Optimizer:step(closure)
 end
 
 -- Per-group scratch lists reused from step to step (new tables every step were a third of a
--- small model's step): _lists(g, k) -> k tables; _trim(t, n) clears t past n.
+-- small model's step): _list(g, "bufs", n) is group g's list of that name, cleared past n
+-- (n nil: as it is).
 local scratch = setmetatable({}, { __mode = "k" })
-function Optimizer._lists(g, k)
+function Optimizer._list(g, name, n)
   local s = scratch[g]
   if not s then
     s = {}
     scratch[g] = s
   end
-  for i = #s + 1, k do s[i] = {} end
-  return table.unpack(s, 1, k)
-end
-function Optimizer._trim(t, n)
-  for i = #t, n + 1, -1 do t[i] = nil end
+  local t = s[name]
+  if not t then
+    t = {}
+    s[name] = t
+  end
+  if n then
+    for i = #t, n + 1, -1 do t[i] = nil end
+  end
   return t
 end
 
@@ -171,8 +175,9 @@ end
 -- (created with init(p) the first time) and the count. The lists are reused by the next step.
 local collect = torch._optim.collect
 function Optimizer:_gather(g, init)
-  local params, grads, states = Optimizer._lists(g, 3)
+  local params, grads = Optimizer._list(g, "params"), Optimizer._list(g, "grads")
   local n = collect(g.params, params, grads)
+  local states = Optimizer._list(g, "states", n)
   local state = self.state
   for i = 1, n do
     local p = params[i]
@@ -183,7 +188,6 @@ function Optimizer:_gather(g, init)
     end
     states[i] = st
   end
-  Optimizer._trim(states, n)
   return params, grads, states, n
 end
 

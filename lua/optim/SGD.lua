@@ -31,8 +31,7 @@ function SGD:_step_group(g)
   if n == 0 then return end
   local bufs, first
   if g.momentum ~= 0 then
-    local _, _, _, b, f = Optimizer._lists(g, 5)
-    bufs, first = Optimizer._trim(b, n), Optimizer._trim(f, n)
+    bufs, first = Optimizer._list(g, "bufs", n), Optimizer._list(g, "first", n)
     for i = 1, n do
       local b = states[i].momentum_buffer
       if b == nil then
