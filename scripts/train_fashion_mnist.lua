@@ -97,8 +97,8 @@ local device = opts.device
 -- ---- data parallelism (--distributed) -----------------------------------------------------------
 local dist = torch.distributed
 local rank, world = 0, 1
+local backend = device:sub(1, 4) == "cuda" and "nccl" or "mpi" -- with --distributed
 if opts.distributed then
-  local backend = device:sub(1, 4) == "cuda" and "nccl" or "mpi"
   local ok_init, err = pcall(dist.init_process_group, { backend = backend, timeout = 120 })
   if not ok_init then die("--distributed: " .. tostring(err)) end
   rank, world = dist.get_rank(), dist.get_world_size()
@@ -130,8 +130,8 @@ print(string.format("Fashion-MNIST: %d training images, %d test images; model %s
   "%d epoch(s), %s, device %s, %d thread(s)", #trainset, #testset, opts.model, opts.batch_size, opts.lr, opts.momentum,
   opts.epochs, opts.normalize and "ToTensor + Normalize(0.5, 0.5)" or "ToTensor", device, torch.get_num_threads()))
 if opts.distributed then
-  print(string.format("Distributed: %d ranks (%s backend), %d samples per rank per step", world,
-    device:sub(1, 4) == "cuda" and "nccl" or "mpi", opts.batch_size // world))
+  print(string.format("Distributed: %d ranks (%s backend), %d samples per rank per step", world, backend,
+    opts.batch_size // world))
 end
 
 -- ---- model --------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ local nb = #trainloader
 for epoch = start_epoch, opts.epochs do
   model:train()
   if sampler then sampler:set_epoch(epoch) end
-  local t_epoch, steps = torch.time(), 0
+  local t_epoch, seen = torch.time(), 0 -- samples this rank trained on
   local running_loss, count = 0.0, 0
   local it
   if opts.progress then
@@ -204,7 +204,7 @@ for epoch = start_epoch, opts.epochs do
     loss:backward()
     optimizer:step()
     running_loss = running_loss + loss:item()
-    count, steps = count + 1, steps + 1
+    count, seen = count + 1, seen + inputs:size(1)
     if i % opts.log_every == 0 or i == nb then
       local avg = running_loss / count
       if opts.distributed then -- the mean over the ranks' shares of the global batch
@@ -223,7 +223,7 @@ for epoch = start_epoch, opts.epochs do
       model_kind = opts.model }, ckpt_path)
   end
   print(string.format("epoch %d done (%.1f s since start, %.0f samples/s); checkpoint %s", epoch,
-    torch.time() - t_start, steps * (opts.batch_size // world) * world / math.max(secs, 1e-9), ckpt_path))
+    torch.time() - t_start, seen * world / math.max(secs, 1e-9), ckpt_path))
 end
 local train_s = torch.time() - t_train
 print("Finished Training")

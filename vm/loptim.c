@@ -6,6 +6,8 @@
  *   torch._optim.rmsprop_step(params, grads, square_avgs, grad_avgs, bufs, opts)
  *   torch._optim.adagrad_step(params, grads, sums, steps, opts)
  *   torch._optim.adadelta_step(params, grads, square_avgs, acc_deltas, opts)
+ *   torch._optim.zero_grad(params, set_to_none)      Optimizer:zero_grad's loop
+ *   torch._optim.collect(params, params_out, grads_out) -> n   Optimizer:_gather's loop
  *
  * Lists are Lua sequences indexed like params (#params entries); state lists may be nil or
  * hold false for unused states; first and steps are lists of booleans / numbers. opts holds
