@@ -79,10 +79,15 @@ static void nn_blas_restore(const nn_conv_geo *g, int nt) {
   if (g->par) openblas_set_num_threads(nt);
 }
 
+/* The geometry in conv_direct.h's terms. */
+static nl_conv_direct_geo nn_dgeo(const nn_conv_geo *g) {
+  nl_conv_direct_geo d = {g->N, g->C, g->H, g->W, g->O, g->kh, g->kw, g->Ho, g->Wo, g->ph, g->pw};
+  return d;
+}
 /* float32 layers with few channels, stride 1: the direct kernels of conv_direct.c (no im2col) */
 static bool nn_direct(const nn_conv_geo *g, nl_dtype dt) {
-  return dt == NL_FLOAT32 && nl_conv_direct_ok(g->C, g->O, g->kh, g->kw, g->H, g->W, g->Ho, g->Wo, g->ph,
-                                               g->pw, g->sh, g->sw, g->dh, g->dw, g->G);
+  nl_conv_direct_geo d = nn_dgeo(g);
+  return dt == NL_FLOAT32 && nl_conv_direct_ok(&d, g->sh, g->sw, g->dh, g->dw, g->G);
 }
 
 static int nn_check_params(const char *op, const nl_conv_params *p, bool transposed) {
@@ -318,8 +323,8 @@ static nl_tensor *nn_conv2d(const char *op, bool one_d, const nl_tensor *x, cons
   nl_tensor *xc = nn_contig(x), *wc = nn_contig(w), *bc = nn_contig(b);
   nl_tensor *y = nl_empty(4, shape, x->dtype, nl_cpu());
   if (xc && wc && (bc || !b) && y && nn_direct(&g, x->dtype)) {
-    if (nl_conv_direct_fwd(nl_data(xc), nl_data(wc), b ? nl_data(bc) : NULL, nl_data(y), g.N, g.C, g.H,
-                           g.W, g.O, g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw)) {
+    nl_conv_direct_geo d = nn_dgeo(&g);
+    if (nl_conv_direct_fwd(nl_data(xc), nl_data(wc), b ? nl_data(bc) : NULL, nl_data(y), &d)) {
       nl_tensor_free(y);
       y = NULL;
     }
@@ -368,10 +373,9 @@ static int nn_conv2d_backward(const char *op, const nl_tensor *gy, const nl_tens
   }
   int st = 0;
   if (direct) {
-    if (rx) st = nl_conv_direct_bwd_input(nl_data(gyc), nl_data(wc), nl_data(rx), g.N, g.C, g.H, g.W, g.O,
-                                          g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw);
-    if (rw && !st) st = nl_conv_direct_bwd_weight(nl_data(gyc), nl_data(xc), nl_data(rw), g.N, g.C, g.H, g.W,
-                                                  g.O, g.kh, g.kw, g.Ho, g.Wo, g.ph, g.pw);
+    nl_conv_direct_geo d = nn_dgeo(&g);
+    if (rx) st = nl_conv_direct_bwd_input(nl_data(gyc), nl_data(wc), nl_data(rx), &d);
+    if (rw && !st) st = nl_conv_direct_bwd_weight(nl_data(gyc), nl_data(xc), nl_data(rw), &d);
   } else {
     int nt = nn_blas_serial(&g);
     if (rx) DISPATCH(x->dtype, conv_bwd_input, nl_data(gyc), nl_data(wc), nl_data(rx), &g);

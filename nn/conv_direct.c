@@ -58,9 +58,7 @@ static void nn_scratch_free(float *p, int64_t nfloats) {
   if (p) nl_device_free(nl_cpu(), p, sizeof(float) * (size_t)(nfloats > 0 ? nfloats : 1));
 }
 
-bool nl_conv_direct_ok(int64_t C, int64_t O, int64_t kh, int64_t kw, int64_t H, int64_t W, int64_t Ho,
-                       int64_t Wo, int64_t ph, int64_t pw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-                       int64_t G) {
+bool nl_conv_direct_ok(const nl_conv_direct_geo *g, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t G) {
   static int forced = -1; /* NNLUA_CONV=gemm: never */
   if (forced < 0) {
     const char *e = getenv("NNLUA_CONV");
@@ -68,6 +66,8 @@ bool nl_conv_direct_ok(int64_t C, int64_t O, int64_t kh, int64_t kw, int64_t H, 
   }
   if (forced) return false;
   if (G != 1 || sh != 1 || sw != 1 || dh != 1 || dw != 1) return false;
+  int64_t C = g->C, O = g->O, kh = g->kh, kw = g->kw, H = g->H, W = g->W, Ho = g->Ho, Wo = g->Wo;
+  int64_t ph = g->ph, pw = g->pw;
   int64_t ph_hi = Ho + kh - 1 - H - ph, pw_hi = Wo + kw - 1 - W - pw; /* bottom/right padding */
   if (ph < 0 || pw < 0 || ph >= kh || pw >= kw || ph_hi < 0 || pw_hi < 0 || ph_hi >= kh || pw_hi >= kw)
     return false;
@@ -226,29 +226,27 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
   return bad ? nl_failc("conv2d: out of memory for the direct convolution's scratch") : 0;
 }
 
-int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
-                       int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
-                       int64_t ph, int64_t pw) {
-  nn_dpass p = {N, C, H, W, O, kh, kw, Ho, Wo, ph, pw, w, C * kh * kw, kh * kw, kw, 1};
+int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const nl_conv_direct_geo *g) {
+  int64_t K = g->C * g->kh * g->kw;
+  nn_dpass p = {g->N, g->C, g->H, g->W, g->O, g->kh, g->kw, g->Ho, g->Wo, g->ph, g->pw, w, K, g->kh * g->kw, g->kw, 1};
   return nn_direct_pass(&p, x, b, y);
 }
 
 /* gx (N, C, H, W) = full correlation of gy (N, O, Ho, Wo), padded by (kh-1-ph, kw-1-pw), with
  * w'[c][o][a][b] = w[o][c][kh-1-a][kw-1-b]: read through negative strides from the last tap. */
-int nl_conv_direct_bwd_input(const float *gy, const float *w, float *gx, int64_t N, int64_t C,
-                             int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho,
-                             int64_t Wo, int64_t ph, int64_t pw) {
-  nn_dpass p = {N, O, Ho, Wo, C, kh, kw, H, W, kh - 1 - ph, kw - 1 - pw,
-                w + (kh - 1) * kw + (kw - 1), kh * kw, C * kh * kw, -kw, -1};
+int nl_conv_direct_bwd_input(const float *gy, const float *w, float *gx, const nl_conv_direct_geo *g) {
+  int64_t kh = g->kh, kw = g->kw;
+  nn_dpass p = {g->N, g->O, g->Ho, g->Wo, g->C, kh, kw, g->H, g->W, kh - 1 - g->ph, kw - 1 - g->pw,
+                w + (kh - 1) * kw + (kw - 1), kh * kw, g->C * kh * kw, -kw, -1};
   return nn_direct_pass(&p, gy, NULL, gx);
 }
 
 /* ---- weight gradient ------------------------------------------------------------------------
  * For a block of OBW output channels and KB taps k = (c, ki, kj): acc[o][t] holds 16 lane-wise
  * partial sums of gy[o, oh, :] * xp[c, oh + ki, kj : kj + 16*NV] over the rows oh. gyp holds
- * the sample's grad_output rows padded to 16*NV columns with zeros (so the lanes past Wo add
- * nothing: the input's lanes there are cleared too), xoff[t] the offset of tap t's first row in xp. part (Opad, Kpad) of 16-lane vectors
- * receives the block's sums. */
+ * the sample's grad_output rows padded to 16*NV columns with zeros, and the input's lanes
+ * there are cleared too (so the lanes past Wo add nothing); xoff[t] is the offset of tap t's
+ * first row in xp; part (Opad, Kpad) of 16-lane vectors receives the block's sums. */
 #define NN_WGT_KERNEL(NV, OBW, KB)                                                                  \
   NN_CLONES static void nn_wgt_##NV(const float *restrict xp, const float *restrict gyp,            \
                                    const int64_t *restrict xoff, float *restrict part, int64_t Opad, \
@@ -297,9 +295,9 @@ static const nn_wgt_fn nn_wgt_table[5] = {NULL, nn_wgt_1, nn_wgt_2, nn_wgt_3, nn
 /* Sample chunks of the weight gradient: fixed, so the sum's order ignores the thread count. */
 #define NN_WCHUNKS 8
 
-int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, int64_t N, int64_t C,
-                              int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho,
-                              int64_t Wo, int64_t ph, int64_t pw) {
+int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, const nl_conv_direct_geo *g) {
+  int64_t N = g->N, C = g->C, H = g->H, W = g->W, O = g->O, kh = g->kh, kw = g->kw, Ho = g->Ho, Wo = g->Wo;
+  int64_t ph = g->ph, pw = g->pw;
   int nv = (int)((Wo + NN_VL - 1) / NN_VL), KB = nn_wgt_kb[nv];
   int64_t K = C * kh * kw, Opad = (O + NN_OBW - 1) / NN_OBW * NN_OBW, Kpad = (K + KB - 1) / KB * KB;
   int64_t R = Ho + kh - 1, Wp = nv * NN_VL + kw - 1, GW = nv * NN_VL;

@@ -7,19 +7,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-bool nl_conv_direct_ok(int64_t C, int64_t O, int64_t kh, int64_t kw, int64_t H, int64_t W, int64_t Ho,
-                       int64_t Wo, int64_t ph, int64_t pw, int64_t sh, int64_t sw, int64_t dh, int64_t dw,
-                       int64_t G);
+/* Stride-1, dilation-1, groups-1 geometry: x (N, C, H, W), w (O, C, kh, kw), y (N, O, Ho, Wo),
+ * top/left padding ph/pw (bottom/right follow from Ho and Wo). */
+typedef struct nl_conv_direct_geo {
+  int64_t N, C, H, W, O, kh, kw, Ho, Wo, ph, pw;
+} nl_conv_direct_geo;
+
+/* Whether the direct kernels take this convolution (sh..G: its stride, dilation and groups). */
+bool nl_conv_direct_ok(const nl_conv_direct_geo *g, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t G);
 /* y = conv2d(x, w) + b */
-int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
-                       int64_t H, int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
-                       int64_t ph, int64_t pw);
+int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const nl_conv_direct_geo *g);
 /* gx = the input gradient of gy (gx is overwritten) */
-int nl_conv_direct_bwd_input(const float *gy, const float *w, float *gx, int64_t N, int64_t C, int64_t H,
-                             int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
-                             int64_t ph, int64_t pw);
+int nl_conv_direct_bwd_input(const float *gy, const float *w, float *gx, const nl_conv_direct_geo *g);
 /* gw (O, C, kh, kw) = the weight gradient of gy (overwritten) */
-int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, int64_t N, int64_t C, int64_t H,
-                              int64_t W, int64_t O, int64_t kh, int64_t kw, int64_t Ho, int64_t Wo,
-                              int64_t ph, int64_t pw);
+int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, const nl_conv_direct_geo *g);
 #endif
