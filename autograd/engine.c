@@ -149,6 +149,32 @@ static int nl_accumulate(nl_node *n, int i, nl_tensor *g) {
   return 0;
 }
 
+/* dst += src for two contiguous CPU float tensors of one shape and dtype that do not
+ * overlap (the common AccumulateGrad after zero_grad): one loop, the same sums as add_,
+ * without its broadcasting and type-promotion set-up. False: not handled, use add_. Large
+ * tensors go to add_ as well, which splits them over threads. */
+static bool nl_add_dense_(nl_tensor *dst, const nl_tensor *src) {
+  int64_t n = nl_numel(dst);
+  if (n > 16384 || dst->dtype != src->dtype || dst->ndim != src->ndim ||
+      memcmp(dst->shape, src->shape, sizeof(int64_t) * (size_t)dst->ndim) != 0 ||
+      nl_device_of(dst).type != NL_CPU || nl_device_of(src).type != NL_CPU || dst->storage == src->storage ||
+      !nl_is_contiguous(dst) || !nl_is_contiguous(src))
+    return false;
+  if (dst->dtype == NL_FLOAT32) {
+    float *d = nl_data(dst);
+    const float *s = nl_data(src);
+    for (int64_t i = 0; i < n; i++) d[i] += s[i];
+  } else if (dst->dtype == NL_FLOAT64) {
+    double *d = nl_data(dst);
+    const double *s = nl_data(src);
+    for (int64_t i = 0; i < n; i++) d[i] += s[i];
+  } else {
+    return false;
+  }
+  nl_bump_version(dst);
+  return true;
+}
+
 /* AccumulateGrad: leaf.grad += g (g consumed). */
 static int nl_accumulate_leaf(nl_node *n, nl_tensor *g, bool create_graph) {
   nl_tensor *leaf = n->ctx;
@@ -162,6 +188,7 @@ static int nl_accumulate_leaf(nl_node *n, nl_tensor *g, bool create_graph) {
     ng = nl_ag_add(leaf->grad, g);
     if (!ng) return -1;
   } else {
+    if (nl_add_dense_(leaf->grad, g)) return 0;
     if (nl_binary_(NL_OP_ADD, leaf->grad, nl_arg_tensor(g), 1) < 0) return -1;
     return 0;
   }

@@ -73,6 +73,34 @@ static int nn_fail(int k, nl_tensor **gi) {
   return -1;
 }
 
+/* ---- linear --------------------------------------------------------------------------------
+ * inputs (x, w, b); saved x, w. Named as PyTorch names F.linear's node on 2-D input (addmm with
+ * a bias, mm without). Under create_graph the gradients are written with autograd ops, so they
+ * can be differentiated again (a gradient penalty through an MLP). */
+static int d_linear(nl_node *n, nl_tensor *g, nl_tensor **gi) {
+  nl_tensor *x = nl_saved_get(n, 0), *w = nl_saved_get(n, 1), *gt = NULL;
+  bool nx = nl_ag_need(n, 0), nw = nl_ag_need(n, 1), nb = nl_ag_need(n, 2);
+  if (!nl_grad_enabled())
+    return nl_linear_backward(g, x, w, nx ? &gi[0] : NULL, nw ? &gi[1] : NULL, nb ? &gi[2] : NULL);
+  if (nx && !(gi[0] = nl_ag_mm(g, w))) goto fail;                                           /* (N, in) */
+  if (nw && (!(gt = nl_ag_transpose(g, 0, 1)) || !(gi[1] = nl_ag_mm(gt, x)))) goto fail;  /* (out, in) */
+  if (nb && !(gi[2] = nl_ag_reduce(NL_OP_SUM, g, 1u, false, 0))) goto fail;                /* (out) */
+  nl_tensor_free(gt);
+  return 0;
+fail:
+  nl_tensor_free(gt);
+  return nn_fail(3, gi);
+}
+nl_tensor *nl_ag_linear(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b) {
+  nl_tensor *y = nl_linear(x, w, b);
+  const nl_tensor *ins[3] = {x, w, b};
+  if (!y || !nl_ag_any_requires_grad(3, ins)) return y;
+  nl_node *n = nn_node(&y, b ? "AddmmBackward" : "MmBackward", d_linear, 3, ins, NULL, 0);
+  if (!n) return NULL;
+  int slot[2];
+  return nn_finish(y, n, nn_save(n, 2, ins, slot));
+}
+
 /* ---- convolution -------------------------------------------------------------------------
  * ip[0]: 0 conv2d, 1 conv1d, 2 conv_transpose2d; ctx: nl_conv_params; saved: x, w. */
 static const char *const conv_names[] = {"conv2d", "conv1d", "conv_transpose2d"};

@@ -12,6 +12,8 @@
 #include "../nn/nl_nn.h"
 #include "nl_autograd.h"
 
+/* nn.Linear on 2-D CPU input (nl_linear_fits): one node, no transposed views. */
+nl_tensor *nl_ag_linear(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b);
 nl_tensor *nl_ag_conv2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b, const nl_conv_params *p);
 nl_tensor *nl_ag_conv1d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b, const nl_conv_params *p);
 nl_tensor *nl_ag_conv_transpose2d(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b,

@@ -49,6 +49,16 @@ int nl_conv_transpose2d_backward(const nl_tensor *gy, const nl_tensor *x, const 
                                  const nl_conv_params *p, nl_tensor **gx, nl_tensor **gw,
                                  nl_tensor **gb);
 
+/* ---- linear (linear.c) ---------------------------------------------------------------------
+ * nn.Linear on the CPU for 2-D input: y (N, out) = x (N, in) @ w (out, in)^T + b (out), b may
+ * be NULL. nl_linear_fits says whether these kernels take the arguments (CPU, 2-D x, same
+ * float dtype, matching sizes); callers use the general addmm path otherwise (other devices,
+ * batched input) and for its error messages. Backward: gx (N, in), gw (out, in), gb (out). */
+bool nl_linear_fits(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b);
+nl_tensor *nl_linear(const nl_tensor *x, const nl_tensor *w, const nl_tensor *b);
+int nl_linear_backward(const nl_tensor *g, const nl_tensor *x, const nl_tensor *w, nl_tensor **gx, nl_tensor **gw,
+                       nl_tensor **gb);
+
 /* ---- pooling (pool.c) ----------------------------------------------------------------------
  * x (N, C, H, W) or (C, H, W). indices: int64 flat positions h*W + w in each input plane. */
 typedef struct nl_pool_params {

@@ -1,5 +1,6 @@
 -- The optimizers reuse their per-group lists from step to step (Optimizer._lists / _trim and
 -- torch._optim.collect): a step with fewer gradients than the last must not see stale entries.
+-- SGD gathers in C (torch._optim.sgd): groups past its 64-entry stack arrays, states, errors.
 describe("optimizer scratch lists", function()
   it("SGD with momentum: parameters gaining and losing gradients between steps", function()
     local p = { torch.tensor({ 1.0, 2.0 }, { dtype = torch.float64 }), torch.tensor({ 3.0 }, { dtype = torch.float64 }),
@@ -51,5 +52,44 @@ describe("optimizer scratch lists", function()
   it("collect names a parameter that is not a tensor", function()
     assert.has_error(function() torch._optim.collect({ torch.zeros(1), "x" }, {}, {}) end,
       "optim: parameter 2 is a string (expected a tensor)")
+  end)
+
+  it("SGD over a group of 100 parameters (past the C stack arrays), some without grads", function()
+    local p, ref, buf = {}, {}, {}
+    for i = 1, 100 do
+      p[i] = torch.full({ 2 }, i, { dtype = torch.float64 }):requires_grad_()
+      ref[i] = i
+    end
+    local opt = optim.SGD(p, { lr = 0.1, momentum = 0.5, weight_decay = 0.01 })
+    for s = 1, 3 do
+      for i = 1, 100 do
+        local has = (i + s) % 3 ~= 0
+        p[i].grad = has and torch.full({ 2 }, s + i / 100, { dtype = torch.float64 }) or nil
+        if has then
+          local g = s + i / 100 + 0.01 * ref[i]
+          buf[i] = buf[i] and 0.5 * buf[i] + g or g
+          ref[i] = ref[i] - 0.1 * buf[i]
+        end
+      end
+      opt:step()
+      for i = 1, 100 do
+        assert.is_true(math.abs(p[i][1]:item() - ref[i]) < 1e-12, ("step %d param %d"):format(s, i))
+        assert.are.equal(buf[i] ~= nil, opt.state[p[i]] ~= nil and opt.state[p[i]].momentum_buffer ~= nil)
+      end
+    end
+  end)
+
+  it("SGD names a bad parameter or momentum buffer", function()
+    local a = torch.zeros(2):requires_grad_()
+    a.grad = torch.ones(2)
+    assert.has_error(function() torch._optim.sgd({ a, 7 }, {}, { lr = 0.1 }) end,
+      "optim: parameter 2 is a number (expected a tensor)")
+    local opt = optim.SGD({ a }, { lr = 0.1, momentum = 0.9 })
+    opt.state[a] = { momentum_buffer = "x" }
+    assert.has_error(function() opt:step() end, "optim: the momentum buffer of parameter 1 is a string")
+    opt.state[a] = { momentum_buffer = torch.zeros(3) }
+    local ok, err = pcall(opt.step, opt)
+    assert.is_false(ok)
+    assert.truthy(err:find("sgd_step: state 1 has shape [3] but the parameter has shape [2]", 1, true), err)
   end)
 end)

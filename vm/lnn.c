@@ -78,13 +78,18 @@ static int l_conv2d_backward(lua_State *L) {
   return push3(L, nl_conv2d_backward(gy, x, w, &p, &gx, &gw, &gb), &gx, &gw, &gb);
 }
 /* torch._nn.linear(x, w, b|nil) -> x (*, in) @ w (out, in)^T + b, nn.Linear's body in one call:
- * one addmm node for 2-D input with a bias (as F.linear), the transposed weight a C view (no
- * Lua userdata). Returns nothing when x is not a tensor or its last dim is not w's in (the
+ * 2-D CPU input runs nn/linear.c (one AddmmBackward node whose backward calls GEMMs with
+ * transpose flags); other input one addmm/matmul node over a transposed C view of the weight
+ * (no Lua userdata). Returns nothing when x is not a tensor or its last dim is not w's in (the
  * caller raises its own error naming the module). */
 static int l_linear(lua_State *L) {
   nl_tensor *x = nl_lua_to(L, 1), *w = nl_lua_check(L, 2), *b = opt_t(L, 3);
   if (w->ndim != 2) return luaL_error(L, "linear: expected a 2-D weight (out, in), got %d dims", w->ndim);
   if (!x || x->ndim == 0 || x->shape[x->ndim - 1] != w->shape[1]) return 0;
+  if (nl_linear_fits(x, w, b)) { /* 2-D CPU input: nn/linear.c's kernels, one node */
+    nl_lua_push(L, nl_ag_linear(x, w, b));
+    return 1;
+  }
   nl_tensor *wt = nl_ag_transpose(w, 0, 1), *y = NULL;
   if (wt && b && x->ndim == 2) {
     y = nl_ag_addmm(b, x, wt, 1, 1);
@@ -283,6 +288,13 @@ static int l_cross_entropy_1b(lua_State *L) {
   if (t->dtype == NL_FLOAT32 || t->dtype == NL_FLOAT64 || t->dtype == NL_FLOAT16) {
     nl_tensor_retain(t);
     tz = t;
+  } else if (t->dtype == NL_INT64 && nl_device_of(t).type == NL_CPU && nl_is_contiguous(t)) {
+    /* the common case in one loop (sub's set-up cost more than the copy on small batches);
+     * wrapping like the kernel's -1 (unsigned arithmetic: no signed overflow) */
+    if (!(tz = nl_empty(t->ndim, t->shape, NL_INT64, nl_cpu()))) return nl_lua_error(L);
+    const int64_t *s = nl_data(t);
+    int64_t *d = nl_data(tz), n = nl_numel(t);
+    for (int64_t i = 0; i < n; i++) d[i] = (int64_t)((uint64_t)s[i] - 1u);
   } else {
     nl_tensor *tl = nl_to_dtype(t, NL_INT64);
     tz = tl ? nl_binary_scalar(NL_OP_SUB, tl, 1, true, false) : NULL;

@@ -12,6 +12,8 @@
  * Lists are Lua sequences indexed like params (#params entries); state lists may be nil or
  * hold false for unused states; first and steps are lists of booleans / numbers. opts holds
  * the group's hyperparameters by PyTorch's names (beta1/beta2 split out, decoupled for AdamW). */
+#include <limits.h>
+#include <string.h>
 #include "ltensor.h"
 
 #include "../autograd/nl_ag_ops.h"
@@ -95,6 +97,69 @@ static int nl_l_sgd_step(lua_State *L) {
     }
   }
   nl_lua_check_status(L, nl_sgd_step(n, l[0], l[1], l[2], first, &h));
+  return 0;
+}
+
+/* torch._optim.sgd(params, state, group): SGD:_step_group in one call. For each parameter
+ * with a gradient: its state table (state[p], created empty on the first step) and, when
+ * momentum != 0, its momentum buffer (state[p].momentum_buffer, created as zeros on the first
+ * step and then set from the gradient: `first`); then one nl_sgd_step over them all. Replaces
+ * collect + a Lua loop over the states + sgd_step's list copies: a third of XOR's step. */
+#define NL_SGD_STACK 64
+static int nl_l_sgd(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  nl_sgd_hp h;
+  h.lr = nl_optim_num(L, 3, "lr", 0);
+  h.momentum = nl_optim_num(L, 3, "momentum", 0);
+  h.dampening = nl_optim_num(L, 3, "dampening", 0);
+  h.weight_decay = nl_optim_num(L, 3, "weight_decay", 0);
+  h.nesterov = nl_lua_opt_bool(L, 3, "nesterov", 0);
+  h.maximize = nl_lua_opt_bool(L, 3, "maximize", 0);
+  lua_Integer len = luaL_len(L, 1);
+  if (len > INT_MAX / 4) return luaL_error(L, "optim: %lld parameters in one group", (long long)len);
+  /* C arrays: on the stack for small groups, else a scratch userdata (freed by the GC; a
+   * Lua error then leaks nothing). The tensors stay referenced from Lua during the call. */
+  nl_tensor *sp[3 * NL_SGD_STACK];
+  bool sfirst[NL_SGD_STACK], *first = sfirst;
+  nl_tensor **params = sp, **grads = sp + NL_SGD_STACK, **bufs = sp + 2 * NL_SGD_STACK;
+  if (len > NL_SGD_STACK) {
+    size_t m = (size_t)len;
+    params = lua_newuserdatauv(L, (3 * sizeof(nl_tensor *) + sizeof(bool)) * m, 0);
+    grads = params + m, bufs = grads + m, first = (bool *)(bufs + m); /* stays at index 4 */
+  }
+  int n = 0;
+  for (lua_Integer i = 1; i <= len; i++) {
+    lua_rawgeti(L, 1, i); /* p */
+    nl_tensor *p = nl_lua_to(L, -1);
+    if (!p) return luaL_error(L, "optim: parameter %d is a %s (expected a tensor)", (int)i, luaL_typename(L, -1));
+    if (!p->grad) { lua_pop(L, 1); continue; }
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, 2) != LUA_TTABLE) { /* state[p] = {} */
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -2);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, 2);
+    }
+    params[n] = p, grads[n] = p->grad, bufs[n] = NULL, first[n] = false;
+    if (h.momentum != 0) {
+      if (lua_getfield(L, -1, "momentum_buffer") == LUA_TNIL) {
+        lua_pop(L, 1);
+        nl_lua_push(L, nl_zeros(p->ndim, p->shape, p->dtype, nl_device_of(p)));
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, "momentum_buffer");
+        first[n] = true;
+      }
+      if (!(bufs[n] = nl_lua_to(L, -1)))
+        return luaL_error(L, "optim: the momentum buffer of parameter %d is a %s", (int)i, luaL_typename(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 2); /* state[p], p: both stay referenced from the argument tables */
+    n++;
+  }
+  if (n) nl_lua_check_status(L, nl_sgd_step(n, params, grads, h.momentum != 0 ? bufs : NULL, first, &h));
   return 0;
 }
 
@@ -222,6 +287,11 @@ static int nl_l_zero_grad(lua_State *L) {
     }
     if (g->grad_fn) nl_detach_(g);
     else nl_lua_check_status(L, nl_set_requires_grad(g, false));
+    if (nl_device_of(g).type == NL_CPU && nl_is_contiguous(g)) { /* detached now: fill_ is a memset */
+      memset(nl_data(g), 0, (size_t)nl_numel(g) * nl_dtype_size(g->dtype));
+      nl_bump_version(g);
+      continue;
+    }
     nl_lua_check_status(L, nl_ag_fill_(g, 0));
   }
   return 0;
@@ -233,6 +303,7 @@ void nl_lua_open_optim(lua_State *L) {
       {"sgd_step", nl_l_sgd_step},         {"adam_step", nl_l_adam_step},
       {"rmsprop_step", nl_l_rmsprop_step}, {"adagrad_step", nl_l_adagrad_step},
       {"adadelta_step", nl_l_adadelta_step}, {"zero_grad", nl_l_zero_grad}, {"collect", nl_l_collect},
+      {"sgd", nl_l_sgd},
       {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_setfield(L, -3, "_optim");

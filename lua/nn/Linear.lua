@@ -29,7 +29,8 @@ end
 
 local linear = torch._nn.linear
 function Linear:forward(x)
-  local y = linear(x, self.weight, self.bias) -- nothing when x does not fit: diagnose below
+  local p = self._parameters.map -- the registry itself (a raw field): no __index call per read
+  local y = linear(x, p.weight, p.bias) -- nothing when x does not fit: diagnose below
   if y then return y end
   if not torch.is_tensor(x) then self:_error("expected a tensor input, got " .. type(x)) end
   self:_error(string.format("input has %d features (shape %s)", x:dim() == 0 and 0 or x:size(-1), U.shape_str(x)))

@@ -49,12 +49,17 @@ local function base_init(self)
 end
 function Module:__init() base_init(self) end
 
--- Hot: every self.weight / self:forward of every layer call lands here. The registries are
--- raw fields, so self._parameters etc. below are plain table reads (no rawget calls); the
--- guard stops the recursion for an instance whose registries are not set up yet.
+-- Hot: every self.weight / self:forward of every layer call lands here. The class comes
+-- first, as in Python, where methods and class attributes are found before
+-- nn.Module.__getattr__ searches the registries: self:forward costs one lookup along the class
+-- chain. The registries are raw fields, so self._parameters etc. below are plain table reads
+-- (no rawget calls); the guard stops the recursion for an instance whose registries are not
+-- set up yet.
 local registry_names = { _parameters = true, _buffers = true, _modules = true }
 local function instance_index(cls)
   return function(self, k)
+    local v = cls[k]
+    if v ~= nil then return v end
     if type(k) == "number" then
       local f = cls.__getitem
       if f then return f(self, k) end
@@ -63,14 +68,13 @@ local function instance_index(cls)
     if registry_names[k] then return nil end
     local d = self._parameters
     if d then
-      local v = d.map[k]
+      v = d.map[k]
       if v ~= nil then return v end
       v = self._buffers.map[k]
       if v ~= nil then return v end
-      v = self._modules.map[k]
-      if v ~= nil then return v end
+      return self._modules.map[k]
     end
-    return cls[k]
+    return nil
   end
 end
 
