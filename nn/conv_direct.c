@@ -106,16 +106,19 @@ NN_CLONES static void nn_pad_planes(const float *src, int64_t C, int64_t H, int6
   NN_CLONES static void nn_fwd_##NV##_##OB(const float *restrict xp, const float *restrict wp,       \
                                           const float *restrict bias, float *restrict y,             \
                                           int64_t ob, int64_t Cin, int64_t kh, int64_t kw,            \
-                                          int64_t R, int64_t Wp, int64_t Ho, int64_t Wo) {            \
+                                          int64_t R, int64_t Wp, int64_t Ho, int64_t Wo, int64_t r0,  \
+                                          int64_t r1) {                                               \
     for (int64_t oh = 0; oh < Ho; oh++) {                                                            \
       nn_v16 acc[OB][NV];                                                                            \
       _Pragma("GCC unroll 16") for (int o = 0; o < OB; o++)                                          \
         _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                         \
           acc[o][v] = (nn_v16){0} + (bias && o < ob ? bias[o] : 0.f);                                \
-      const float *wk = wp;                                                                          \
+      /* kernel rows reading only padding rows (outside [r0, r1)) are skipped */                     \
+      int64_t k0 = r0 - oh > 0 ? r0 - oh : 0, k1 = r1 - oh < kh ? r1 - oh : kh;                      \
       for (int64_t c = 0; c < Cin; c++)                                                              \
-        for (int64_t ki = 0; ki < kh; ki++) {                                                        \
+        for (int64_t ki = k0; ki < k1; ki++) {                                                       \
           const float *xr = xp + (c * R + oh + ki) * Wp;                                             \
+          const float *wk = wp + ((c * kh + ki) * kw) * OB;                                          \
           for (int64_t kj = 0; kj < kw; kj++, wk += OB) {                                            \
             nn_v16 xv[NV];                                                                           \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) xv[v] = nn_ld(xr + kj + v * NN_VL); \
@@ -154,7 +157,7 @@ NN_FWD_KERNEL(4, 4)
 NN_FWD_KERNEL(4, 6)
 
 typedef void (*nn_fwd_fn)(const float *, const float *, const float *, float *, int64_t, int64_t,
-                          int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
+                          int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 typedef struct {
   int nv, ob;
   nn_fwd_fn fn;
@@ -186,6 +189,11 @@ typedef struct {
   int64_t N, Cin, H, W, O, kh, kw, Ho, Wo, pt, pl;
   const float *w; /* element (o, c, ki, kj) at w[o*so + c*sc + ki*sh + kj*sw] */
   int64_t so, sc, sh, sw;
+  /* skip kernel rows that read only zero-padding rows: the input gradient's full correlation
+   * (its padding, kh-1-ph rows, is not part of the problem: im2col's col2im never multiplies
+   * the weights by it, so skipping keeps an inf weight from reaching those gradients as
+   * 0 * inf). The forward keeps them: there, PyTorch's zero padding is multiplied. */
+  bool skip_pad_rows;
 } nn_dpass;
 
 static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, float *y) {
@@ -217,7 +225,8 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
       for (int64_t b = 0; b < nblk; b++) {
         int64_t o0 = b * OB, ob = p->O - o0 < OB ? p->O - o0 : OB;
         k.fn(xp, wp + b * K * OB, bias ? bias + o0 : NULL, y + (n * p->O + o0) * p->Ho * p->Wo, ob,
-             p->Cin, p->kh, p->kw, R, Wp, p->Ho, p->Wo);
+             p->Cin, p->kh, p->kw, R, Wp, p->Ho, p->Wo, p->skip_pad_rows ? p->pt : 0,
+             p->skip_pad_rows ? p->pt + p->H : R);
       }
     }
     nn_scratch_free(xp, p->Cin * R * Wp);
@@ -228,7 +237,8 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
 
 int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y, const nl_conv_direct_geo *g) {
   int64_t K = g->C * g->kh * g->kw;
-  nn_dpass p = {g->N, g->C, g->H, g->W, g->O, g->kh, g->kw, g->Ho, g->Wo, g->ph, g->pw, w, K, g->kh * g->kw, g->kw, 1};
+  nn_dpass p = {g->N, g->C, g->H, g->W, g->O, g->kh, g->kw, g->Ho, g->Wo, g->ph, g->pw, w, K, g->kh * g->kw, g->kw, 1,
+                false};
   return nn_direct_pass(&p, x, b, y);
 }
 
@@ -237,7 +247,7 @@ int nl_conv_direct_fwd(const float *x, const float *w, const float *b, float *y,
 int nl_conv_direct_bwd_input(const float *gy, const float *w, float *gx, const nl_conv_direct_geo *g) {
   int64_t kh = g->kh, kw = g->kw;
   nn_dpass p = {g->N, g->O, g->Ho, g->Wo, g->C, kh, kw, g->H, g->W, kh - 1 - g->ph, kw - 1 - g->pw,
-                w + (kh - 1) * kw + (kw - 1), kh * kw, g->C * kh * kw, -kw, -1};
+                w + (kh - 1) * kw + (kw - 1), kh * kw, g->C * kh * kw, -kw, -1, true};
   return nn_direct_pass(&p, gy, NULL, gx);
 }
 
