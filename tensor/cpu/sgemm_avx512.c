@@ -237,10 +237,74 @@ static void nl_sgemm_run(const nl_sgemm_job *j) {
   }
 }
 
+/* C (M, N) = alpha * A (M, K) @ B^T + beta * C with B stored (N, K): each element is the dot
+ * product of two contiguous rows. For a few rows of A (nn.Linear's forward at batch <= 4:
+ * x @ w^T) this beats packing B, which copies all of B (K x N) for only M*N*K flops: LeNet's
+ * fc1 at batch 4 spent as long packing its 400 x 120 weight as multiplying. Four columns of
+ * C at a time for all m rows: 4m independent accumulators (FMA latency needs ~8), each B
+ * row read once; the last partial vector of K is masked. m is a compile-time constant in
+ * each instance (accumulators in registers). */
+static inline __attribute__((always_inline)) void nl_sgemm_dots_m(int m, int64_t N, int64_t K, float alpha,
+                                                                  const float *A, int64_t lda, const float *B,
+                                                                  int64_t ldb, float beta, float *C, int64_t ldc) {
+  int64_t kv = K / 16 * 16;
+  __mmask16 tail = (__mmask16)((1u << (K - kv)) - 1u);
+  for (int64_t j = 0; j < N; j += 4) {
+    int nj = N - j < 4 ? (int)(N - j) : 4;
+    const float *b[4];
+    for (int t = 0; t < 4; t++) b[t] = B + (j + (t < nj ? t : 0)) * ldb; /* past N: re-read a valid row */
+    __m512 s[4][4];
+#pragma GCC unroll 4
+    for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; t++) s[i][t] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kv; k += 16) {
+      __m512 bv[4];
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; t++) bv[t] = _mm512_loadu_ps(b[t] + k);
+#pragma GCC unroll 4
+      for (int i = 0; i < m; i++) {
+        __m512 av = _mm512_loadu_ps(A + i * lda + k);
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++) s[i][t] = _mm512_fmadd_ps(av, bv[t], s[i][t]);
+      }
+    }
+    if (tail) {
+      __m512 bv[4];
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; t++) bv[t] = _mm512_maskz_loadu_ps(tail, b[t] + kv);
+#pragma GCC unroll 4
+      for (int i = 0; i < m; i++) {
+        __m512 av = _mm512_maskz_loadu_ps(tail, A + i * lda + kv);
+#pragma GCC unroll 4
+        for (int t = 0; t < 4; t++) s[i][t] = _mm512_fmadd_ps(av, bv[t], s[i][t]);
+      }
+    }
+    for (int i = 0; i < m; i++)
+      for (int t = 0; t < nj; t++) {
+        float *c = C + i * ldc + j + t, r = alpha * _mm512_reduce_add_ps(s[i][t]);
+        *c = beta == 0 ? r : r + beta * *c;
+      }
+  }
+}
+static void nl_sgemm_dots(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                          int64_t ldb, float beta, float *C, int64_t ldc) {
+  switch (M) {
+  case 1: nl_sgemm_dots_m(1, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  case 2: nl_sgemm_dots_m(2, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  case 3: nl_sgemm_dots_m(3, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  default: nl_sgemm_dots_m(4, N, K, alpha, A, lda, B, ldb, beta, C, ldc); break;
+  }
+}
+
 /* One thread's whole product with its own packing buffers (blocking chosen here). */
 static void nl_sgemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                             int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
+  if (!ta && tb && M <= 4 && K >= 16) {
+    nl_sgemm_dots(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   nl_sgemm_job j = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
                     .alpha = alpha, .beta = beta, .A = A, .B = B, .C = C};
   /* KC: K in equal blocks of at most KC_MAX; NC: the B block within BBLOCK_FLOATS, N in
