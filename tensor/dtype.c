@@ -5,19 +5,16 @@
 
 #include "nl_tensor.h"
 
-static const struct {
-  const char *name;
-  size_t size;
-} nl_dtypes[NL_NDTYPES] = {
-    [NL_FLOAT32] = {"float32", 4}, [NL_FLOAT64] = {"float64", 8}, [NL_INT64] = {"int64", 8},
-    [NL_INT32] = {"int32", 4},     [NL_UINT8] = {"uint8", 1},     [NL_BOOL] = {"bool", 1},
-    [NL_FLOAT16] = {"float16", 2}, [NL_BFLOAT16] = {"bfloat16", 2},
+/* names in nl_dtype order (the sizes are nl_dtype_sizes in nl_tensor.h) */
+static const char *const nl_dtype_names[NL_NDTYPES] = {
+    [NL_FLOAT32] = "float32", [NL_FLOAT64] = "float64", [NL_INT64] = "int64",     [NL_INT32] = "int32",
+    [NL_UINT8] = "uint8",     [NL_BOOL] = "bool",       [NL_FLOAT16] = "float16", [NL_BFLOAT16] = "bfloat16",
 };
 
 static nl_dtype nl_default = NL_FLOAT32;
 
-const char *nl_dtype_name(nl_dtype dt) { return (unsigned)dt < NL_NDTYPES ? nl_dtypes[dt].name : "?"; }
-size_t nl_dtype_size(nl_dtype dt) { return nl_dtypes[dt].size; }
+const char *nl_dtype_name(nl_dtype dt) { return (unsigned)dt < NL_NDTYPES ? nl_dtype_names[dt] : "?"; }
+_Static_assert(sizeof nl_dtype_sizes == NL_NDTYPES, "nl_dtype_sizes (nl_tensor.h): one size per dtype");
 bool nl_dtype_is_float(nl_dtype dt) {
   return dt == NL_FLOAT32 || dt == NL_FLOAT64 || dt == NL_FLOAT16 || dt == NL_BFLOAT16;
 }
@@ -31,7 +28,7 @@ int nl_dtype_from_name(const char *s) {
       {"byte", NL_UINT8},    {"half", NL_FLOAT16},   {"torch.float32", NL_FLOAT32},
   };
   for (int i = 0; i < NL_NDTYPES; i++)
-    if (strcmp(s, nl_dtypes[i].name) == 0) return i;
+    if (strcmp(s, nl_dtype_names[i]) == 0) return i;
   for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
     if (strcmp(s, aliases[i].alias) == 0) return (int)aliases[i].dt;
   return -1;

@@ -90,7 +90,9 @@ int nl_failc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- dtypes and devices ---------------------------------------------------------------- */
 const char *nl_dtype_name(nl_dtype dt);          /* "float32" */
 int nl_dtype_from_name(const char *name);        /* -1 when unknown; accepts "float", "long" ... */
-size_t nl_dtype_size(nl_dtype dt);
+/* element sizes in nl_dtype order (dtype.c checks the order); inline: every kernel set-up asks */
+static const unsigned char nl_dtype_sizes[NL_NDTYPES] = {4, 8, 8, 4, 1, 1, 2, 2};
+static inline size_t nl_dtype_size(nl_dtype dt) { return nl_dtype_sizes[dt]; }
 bool nl_dtype_is_float(nl_dtype dt);
 bool nl_dtype_is_int(nl_dtype dt);               /* int64 int32 uint8 (not bool) */
 nl_dtype nl_promote(nl_dtype a, nl_dtype b);     /* PyTorch's promote_types */
@@ -140,11 +142,25 @@ void nl_tensor_retain(nl_tensor *t);
 void nl_tensor_free(nl_tensor *t); /* drops one reference; NULL is fine */
 
 /* ---- inspection ------------------------------------------------------------------------ */
-int64_t nl_numel(const nl_tensor *t);
-bool nl_is_contiguous(const nl_tensor *t);
+/* inline (hot: several calls per op) */
+static inline int64_t nl_numel(const nl_tensor *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+  return n;
+}
+static inline bool nl_is_contiguous(const nl_tensor *t) {
+  int64_t st = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] != 1 && t->stride[i] != st) return false;
+    st *= t->shape[i];
+  }
+  return true;
+}
 static inline nl_device nl_device_of(const nl_tensor *t) { return t->storage->device; }
 /* Pointer to element 0 of the view (data + offset * element size). CPU or device memory. */
-void *nl_data(const nl_tensor *t);
+static inline void *nl_data(const nl_tensor *t) {
+  return (char *)t->storage->data + t->offset * (int64_t)nl_dtype_size(t->dtype);
+}
 /* "[2, 3]" into buf; returns buf. */
 char *nl_shape_str(int ndim, const int64_t *shape, char *buf, size_t n);
 /* Records an in-place write through t (bumps the shared version counter). */

@@ -124,24 +124,8 @@ void nl_tensor_free(nl_tensor *t) {
   nl_pool_put(NL_POOL_TENSOR, t);
 }
 
-int64_t nl_numel(const nl_tensor *t) {
-  int64_t n = 1;
-  for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
-  return n;
-}
 
-bool nl_is_contiguous(const nl_tensor *t) {
-  int64_t st = 1;
-  for (int i = t->ndim - 1; i >= 0; i--) {
-    if (t->shape[i] != 1 && t->stride[i] != st) return false;
-    st *= t->shape[i];
-  }
-  return true;
-}
 
-void *nl_data(const nl_tensor *t) {
-  return (char *)t->storage->data + t->offset * (int64_t)nl_dtype_size(t->dtype);
-}
 
 char *nl_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
   size_t k = (size_t)snprintf(buf, n, "[");

@@ -32,33 +32,34 @@ bool nl_sgemm_own(void) {
   return m == 1;
 }
 
-/* Products of at most NL_SGEMM_TINY multiply-adds with rows of at most NL_SGEMM_TINY_N (XOR's
+/* Products of at most NL_SGEMM_TINY multiply-adds (XOR's
  * 4 x 4 x 2 layers, a batch-1 head) in plain loops: the packed kernel's blocking set-up and
  * OpenBLAS's interface cost several times the arithmetic there. Each C element is summed
  * over k in order, then alpha and beta are applied as BLAS does (beta == 0 ignores C). */
-#define NL_SGEMM_TINY 1024
-#define NL_SGEMM_TINY_N 64
-static void nl_sgemm_tiny(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                          int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  float acc[NL_SGEMM_TINY_N];
+#define NL_SGEMM_TINY 256
+/* Scalar on purpose (vectorised loops spend more in their set-up than in 2-4 iterations);
+ * op(A)(i, k) = A[i * sai + k * sak], op(B)(k, j) = B[k * sbk + j * sbj]. */
+__attribute__((optimize("no-tree-vectorize"))) static void nl_sgemm_tiny(bool ta, bool tb, int64_t M, int64_t N,
+                                                                         int64_t K, float alpha, const float *A,
+                                                                         int64_t lda, const float *B, int64_t ldb,
+                                                                         float beta, float *C, int64_t ldc) {
+  int64_t sai = ta ? 1 : lda, sak = ta ? lda : 1, sbk = tb ? 1 : ldb, sbj = tb ? ldb : 1;
+  if (alpha == 0) K = 0; /* alpha == 0: A and B are not read */
   for (int64_t i = 0; i < M; i++) {
-    for (int64_t j = 0; j < N; j++) acc[j] = 0;
-    for (int64_t k = 0; alpha != 0 && k < K; k++) { /* alpha == 0: A and B are not read */
-      float a = ta ? A[k * lda + i] : A[i * lda + k];
-      if (tb)
-        for (int64_t j = 0; j < N; j++) acc[j] += a * B[j * ldb + k];
-      else
-        for (int64_t j = 0; j < N; j++) acc[j] += a * B[k * ldb + j];
-    }
     float *c = C + i * ldc;
-    for (int64_t j = 0; j < N; j++) c[j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j];
+    for (int64_t j = 0; j < N; j++) {
+      const float *a = A + i * sai, *b = B + j * sbj;
+      float acc = 0;
+      for (int64_t k = 0; k < K; k++, a += sak, b += sbk) acc += *a * *b;
+      c[j] = beta == 0 ? alpha * acc : alpha * acc + beta * c[j];
+    }
   }
 }
 
 void nl_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
               const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  if (N <= NL_SGEMM_TINY_N && M * N * (K > 1 ? K : 1) <= NL_SGEMM_TINY) {
+  if (M * N * (K > 1 ? K : 1) <= NL_SGEMM_TINY) {
     nl_sgemm_tiny(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
