@@ -132,41 +132,57 @@ static int nl_dev_step(const char *op, nl_slot *s, int kind, const double *sc, i
 
 /* ---- SGD ------------------------------------------------------------------------------------ */
 /* Three loops (no momentum / first step / later steps) so that no store is conditional and
- * each loop vectorises. */
-#define NL_SGD_BODY(T)                                                                      \
-  {                                                                                         \
-    T *P = NL_PTR(T, s, 0), *G = NL_PTR(T, s, 1), *B = NL_PTR(T, s, 2);                     \
-    const T wd = (T)h->weight_decay, mom = (T)h->momentum, damp1 = (T)(1 - h->dampening);  \
-    const T nlr = (T)-h->lr;                                                                \
-    const bool use_wd = h->weight_decay != 0, use_mom = h->momentum != 0;                   \
-    const bool fst = first ? first[i] : false, nes = h->nesterov, mx = h->maximize;         \
-    if (!use_mom) {                                                                         \
-      NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                \
-      for (int64_t j = 0; j < ne; j++) {                                                    \
+ * each loop vectorises; compiled per ISA (NN_CLONES) with FMA contraction off for this file
+ * (CMakeLists.txt), so every clone gives the baseline's bits. */
+typedef struct nl_sgd_k {
+  double wd, mom, damp1, nlr;
+  bool use_wd, use_mom, fst, nes, mx;
+} nl_sgd_k;
+#define NL_SGD_SPAN(T, S)                                                                   \
+  NN_CLONES static void nl_sgd_span_##S(T *restrict P, const T *restrict G, T *restrict B,  \
+                                        int64_t lo, int64_t hi, const nl_sgd_k *k) {       \
+    const T wd = (T)k->wd, mom = (T)k->mom, damp1 = (T)k->damp1, nlr = (T)k->nlr;           \
+    const bool use_wd = k->use_wd, nes = k->nes, mx = k->mx;                                \
+    if (!k->use_mom) {                                                                      \
+      for (int64_t j = lo; j < hi; j++) {                                                   \
         T d = mx ? -G[j] : G[j];                                                            \
         if (use_wd) d = d + wd * P[j];                                                      \
         P[j] = P[j] + nlr * d;                                                              \
-      });                                                                                     \
-    } else if (fst) { /* buf = clone(d) */                                                  \
-      NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                \
-      for (int64_t j = 0; j < ne; j++) {                                                    \
+      }                                                                                     \
+    } else if (k->fst) { /* buf = clone(d) */                                               \
+      for (int64_t j = lo; j < hi; j++) {                                                   \
         T d = mx ? -G[j] : G[j];                                                            \
         if (use_wd) d = d + wd * P[j];                                                      \
         B[j] = d;                                                                           \
         d = nes ? d + mom * d : d;                                                          \
         P[j] = P[j] + nlr * d;                                                              \
-      });                                                                                     \
+      }                                                                                     \
     } else {                                                                                \
-      NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                \
-      for (int64_t j = 0; j < ne; j++) {                                                    \
+      for (int64_t j = lo; j < hi; j++) {                                                   \
         T d = mx ? -G[j] : G[j];                                                            \
         if (use_wd) d = d + wd * P[j];                                                      \
         T b = B[j] * mom + damp1 * d;                                                       \
         B[j] = b;                                                                           \
         d = nes ? d + mom * b : b;                                                          \
         P[j] = P[j] + nlr * d;                                                              \
-      });                                                                                     \
+      }                                                                                     \
     }                                                                                       \
+  }
+NL_SGD_SPAN(float, float)
+NL_SGD_SPAN(double, double)
+
+/* chunks of NL_OPTIM_GRAIN / 4 elements over the threads above NL_OPTIM_GRAIN */
+#define NL_SGD_BODY(T)                                                                      \
+  {                                                                                         \
+    T *P = NL_PTR(T, s, 0), *G = NL_PTR(T, s, 1), *B = NL_PTR(T, s, 2);                     \
+    nl_sgd_k k = {h->weight_decay, h->momentum, 1 - h->dampening, -h->lr, h->weight_decay != 0, \
+                  h->momentum != 0, first ? first[i] : false, h->nesterov, h->maximize};    \
+    int64_t ch = NL_OPTIM_GRAIN / 4, nch = (ne + ch - 1) / ch;                              \
+    NL_OMP_FOR_IF(ne >= NL_OPTIM_GRAIN,                                                     \
+    for (int64_t c = 0; c < nch; c++) {                                                     \
+      int64_t lo = c * ch, hi = lo + ch < ne ? lo + ch : ne;                                \
+      nl_sgd_span_##T(P, G, B, lo, hi, &k);                                                 \
+    });                                                                                     \
   }
 
 int nl_sgd_step(int n, nl_tensor *const *params, nl_tensor *const *grads,

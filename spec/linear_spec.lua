@@ -161,3 +161,23 @@ describe("nl_sgemm's tiny products", function()
     end
   end)
 end)
+
+describe("relu and sigmoid backward from the saved output (nn/activation.c, per-ISA clones)", function()
+  it("give the bits of the formulas in tensor ops on odd sizes, float32 and float64", function()
+    torch.manual_seed(16)
+    for _, dt in ipairs({ torch.float32, torch.float64 }) do
+      for _, n in ipairs({ 1, 15, 17, 1000, 33333 }) do
+        local x = torch.randn(n, { dtype = dt }):requires_grad_()
+        local g = torch.randn(n, { dtype = dt })
+        local ys = x:sigmoid()
+        ys:backward(g)
+        local y = ys:detach()
+        assert.is_true(x.grad:eq(g * (y * (1 - y))):all():item(), "sigmoid " .. n)
+        x.grad = nil
+        local yr = x:relu()
+        yr:backward(g)
+        assert.is_true(x.grad:eq(torch.where(yr:detach():gt(0), g, 0)):all():item(), "relu " .. n)
+      end
+    end
+  end)
+end)

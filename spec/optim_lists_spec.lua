@@ -92,4 +92,23 @@ describe("optimizer scratch lists", function()
     assert.is_false(ok)
     assert.truthy(err:find("sgd_step: state 1 has shape [3] but the parameter has shape [2]", 1, true), err)
   end)
+
+  it("SGD's float32 update has the bits of the same formula in tensor ops (no FMA in any ISA clone)", function()
+    -- 100003 elements: vector bodies, tails and the threads' chunks; weight decay, momentum, dampening
+    torch.manual_seed(3)
+    local n = 100003
+    local p = torch.randn(n):requires_grad_()
+    local ref = p:detach():clone()
+    local opt = optim.SGD({ p }, { lr = 0.1, momentum = 0.9, dampening = 0.25, weight_decay = 0.01 })
+    local buf
+    for _ = 1, 3 do
+      local g = torch.randn(n)
+      p.grad = g:clone()
+      opt:step()
+      local d = g + ref * 0.01
+      if not buf then buf = d:clone() else buf = buf * 0.9 + d * 0.75 end
+      ref = ref + buf * -0.1
+      assert.is_true(p:detach():eq(ref):all():item())
+    end
+  end)
 end)
