@@ -52,14 +52,14 @@ static nl_tensor *nn_act(nl_act a, const nl_tensor *gy, const nl_tensor *x, doub
   if (x->dtype == NL_FLOAT32) {
     const float *xs = nl_data(xc), *g = gy ? nl_data(gc) : NULL;
     float *o = nl_data(y);
-#pragma omp parallel for if (n > 32768)
+    NL_OMP_FOR_IF(n > 32768,
     for (int64_t i = 0; i < n; i++)
-      o[i] = g ? (float)(g[i] * nn_act_d(a, xs[i], p, q)) : (float)nn_act_f(a, xs[i], p, q);
+      o[i] = g ? (float)(g[i] * nn_act_d(a, xs[i], p, q)) : (float)nn_act_f(a, xs[i], p, q););
   } else {
     const double *xs = nl_data(xc), *g = gy ? nl_data(gc) : NULL;
     double *o = nl_data(y);
-#pragma omp parallel for if (n > 32768)
-    for (int64_t i = 0; i < n; i++) o[i] = g ? g[i] * nn_act_d(a, xs[i], p, q) : nn_act_f(a, xs[i], p, q);
+    NL_OMP_FOR_IF(n > 32768,
+    for (int64_t i = 0; i < n; i++) o[i] = g ? g[i] * nn_act_d(a, xs[i], p, q) : nn_act_f(a, xs[i], p, q););
   }
   nl_tensor_free(xc), nl_tensor_free(gc);
   return y;

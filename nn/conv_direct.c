@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "conv_direct.h"
+#include "../tensor/nl_iter.h" /* NL_OMP_REGION_IF */
 #include "../tensor/nl_alloc.h"
 #include "../tensor/ops_linalg.h"
 #include "nn_util.h"
@@ -214,11 +215,10 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
   double flops = 2.0 * (double)p->N * (double)(p->O * p->Ho * p->Wo) * (double)K;
   int par = p->N > 1 && nl_get_num_threads() > 1 && flops >= 1e6 && !omp_in_parallel();
   int bad = 0;
-#pragma omp parallel if (par) reduction(| : bad)
-  {
+  NL_OMP_REGION_IF(par, "omp parallel reduction(| : bad)", {
     float *xp = nn_scratch(p->Cin * R * Wp, false);
     if (!xp) bad = 1;
-#pragma omp for schedule(static)
+    _Pragma("omp for schedule(static)")
     for (int64_t n = 0; n < p->N; n++) {
       if (!xp) continue;
       nn_pad_planes(x + n * p->Cin * p->H * p->W, p->Cin, p->H, p->W, xp, R, Wp, p->pt, p->pl);
@@ -230,7 +230,7 @@ static int nn_direct_pass(const nn_dpass *p, const float *x, const float *bias, 
       }
     }
     nn_scratch_free(xp, p->Cin * R * Wp);
-  }
+  });
   nn_scratch_free(wp, nblk * K * OB);
   return bad ? nl_failc("conv2d: out of memory for the direct convolution's scratch") : 0;
 }
@@ -333,12 +333,11 @@ int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, const 
   }
   int par = nch > 1 && nl_get_num_threads() > 1 && flops >= 1e6 && !omp_in_parallel();
   int bad = 0;
-#pragma omp parallel if (par) reduction(| : bad)
-  {
+  NL_OMP_REGION_IF(par, "omp parallel reduction(| : bad)", {
     float *xp = nn_scratch(C * R * Wp, false);
     float *gyp = nn_scratch(Opad * Ho * GW, true); /* padding lanes stay zero */
     if (!xp || !gyp) bad = 1;
-#pragma omp for schedule(static)
+    _Pragma("omp for schedule(static)")
     for (int64_t ch = 0; ch < nch; ch++) {
       if (!xp || !gyp) continue;
       for (int64_t n = ch * N / nch; n < (ch + 1) * N / nch; n++) {
@@ -351,7 +350,7 @@ int nl_conv_direct_bwd_weight(const float *gy, const float *x, float *gw, const 
     }
     nn_scratch_free(xp, C * R * Wp);
     nn_scratch_free(gyp, Opad * Ho * GW);
-  }
+  });
   if (!bad) {
     for (int64_t ch = 1; ch < nch; ch++) /* chunks into the first, lane-wise, in chunk order */
       for (int64_t i = 0; i < PS; i++) part[i] += part[ch * PS + i];

@@ -161,10 +161,9 @@ static void CAT(conv_fwd, S)(const T *x, const T *w, const T *b, T *y, const nn_
     return;
   }
   int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo;
-#pragma omp parallel if (g->N > 1 && g->par)
-  {
+  NL_OMP_REGION_IF(g->N > 1 && g->par, "omp parallel", {
     T *col = malloc(sizeof(T) * (size_t)(K * HW > 0 ? K * HW : 1));
-#pragma omp for schedule(static)
+    _Pragma("omp for schedule(static)")
     for (int64_t n = 0; n < g->N; n++) {
       for (int64_t gi = 0; gi < g->G; gi++) {
         const T *xg = x + (n * g->C + gi * g->Cg) * g->H * g->W;
@@ -183,7 +182,7 @@ static void CAT(conv_fwd, S)(const T *x, const T *w, const T *b, T *y, const nn_
         }
     }
     free(col);
-  }
+  });
 }
 
 /* gx (zeroed by the caller) += conv's input gradient of gy; also conv_transpose2d's forward. */
@@ -193,10 +192,9 @@ static void CAT(conv_bwd_input, S)(const T *gy, const T *w, T *gx, const nn_conv
     return;
   }
   int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo;
-#pragma omp parallel if (g->N > 1 && g->par)
-  {
+  NL_OMP_REGION_IF(g->N > 1 && g->par, "omp parallel", {
     T *col = malloc(sizeof(T) * (size_t)(K * HW > 0 ? K * HW : 1));
-#pragma omp for schedule(static)
+    _Pragma("omp for schedule(static)")
     for (int64_t n = 0; n < g->N; n++)
       for (int64_t gi = 0; gi < g->G; gi++) {
         if (K == 0 || HW == 0) continue;
@@ -209,7 +207,7 @@ static void CAT(conv_bwd_input, S)(const T *gy, const T *w, T *gx, const nn_conv
         CAT(col2im, S)(col, gx + (n * g->C + gi * g->Cg) * g->H * g->W, g, HW);
       }
     free(col);
-  }
+  });
 }
 
 /* gw (O, K) = sum over n of gy[n] (Og, HW) @ col[n]^T; per-thread partial sums. */
@@ -221,11 +219,10 @@ static void CAT(conv_bwd_weight, S)(const T *gy, const T *x, T *gw, const nn_con
   int64_t K = g->Cg * g->kh * g->kw, HW = g->Ho * g->Wo, WS = g->O * K;
   int nt = (g->N > 1 && g->par) ? omp_get_max_threads() : 1;
   T *part = calloc((size_t)(nt * WS > 0 ? nt * WS : 1), sizeof(T));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  NL_OMP_REGION_IF(nt > 1, "omp parallel num_threads(nt)", {
     T *col = malloc(sizeof(T) * (size_t)(K * HW > 0 ? K * HW : 1));
     T *acc = part + omp_get_thread_num() * WS;
-#pragma omp for schedule(static)
+    _Pragma("omp for schedule(static)")
     for (int64_t n = 0; n < g->N; n++)
       for (int64_t gi = 0; gi < g->G; gi++) {
         if (K == 0 || HW == 0 || g->Og == 0) continue;
@@ -235,7 +232,7 @@ static void CAT(conv_bwd_weight, S)(const T *gy, const T *x, T *gw, const nn_con
              (int)K);
       }
     free(col);
-  }
+  });
   for (int64_t i = 0; i < WS; i++) {
     T s = 0;
     for (int t = 0; t < nt; t++) s += part[t * WS + i];

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "../tensor/nl_iter.h" /* NL_OMP_FOR_IF, NL_OMP_REGION_IF */
 #include "../tensor/nl_ops.h"
 #include "nl_nn.h"
 

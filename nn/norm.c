@@ -35,7 +35,7 @@ typedef struct nn_bn_geo {
   static void nn_bn_fwd##SUF(const T *xs, T *ys, double *mean, double *inv, double *rm, double *rv, \
                              const double *w, const double *b, const nn_bn_geo *g) {               \
     int64_t N = g->N, C = g->C, S = g->S, M = N * S;                                              \
-    _Pragma("omp parallel for if (M * C > 32768)")                                                \
+    NL_OMP_FOR_IF(M * C > 32768,                                                \
     for (int64_t c = 0; c < C; c++) {                                                             \
       double mu, is;                                                                              \
       if (g->training) {                                                                          \
@@ -66,13 +66,13 @@ typedef struct nn_bn_geo {
         T *yr = ys + (n * C + c) * S;                                                             \
         for (int64_t i = 0; i < S; i++) yr[i] = (T)(xr[i] * sc + sh);                             \
       }                                                                                           \
-    }                                                                                             \
+    });                                                                                             \
   }                                                                                               \
   static void nn_bn_bwd##SUF(const T *xs, const T *gy, T *ox, double *ow, double *ob, const double *w, \
                              const double *mean, const double *inv, const nn_bn_geo *g) {          \
     int64_t N = g->N, C = g->C, S = g->S;                                                         \
     double M = (double)(N * S);                                                                   \
-    _Pragma("omp parallel for if (N * S * C > 32768)")                                            \
+    NL_OMP_FOR_IF(N * S * C > 32768,                                            \
     for (int64_t c = 0; c < C; c++) {                                                             \
       double sg = 0, sgx = 0, mu = mean[c], is = inv[c], wc = w ? w[c] : 1.0;                     \
       for (int64_t n = 0; n < N; n++) {                                                           \
@@ -92,7 +92,7 @@ typedef struct nn_bn_geo {
         T *orow = ox + (n * C + c) * S;                                                           \
         for (int64_t i = 0; i < S; i++) orow[i] = (T)(k1 * (gr[i] - k2 - (xr[i] - mu) * k3));     \
       }                                                                                           \
-    }                                                                                             \
+    });                                                                                             \
   }
 NN_BN(float, _f32)
 NN_BN(double, _f64)
@@ -245,7 +245,7 @@ static inline int64_t nn_ch(const nn_rows *r, int64_t row, int64_t j) {
 
 static void nn_rows_fwd(const nn_rows *rw, const double *x, const double *w, const double *b,
                         double eps, double *y, double *mean, double *rstd) {
-#pragma omp parallel for if (rw->R * rw->K > 32768)
+  NL_OMP_FOR_IF(rw->R * rw->K > 32768,
   for (int64_t r = 0; r < rw->R; r++) {
     const double *xr = x + r * rw->K;
     double s = 0, q = 0;
@@ -258,7 +258,7 @@ static void nn_rows_fwd(const nn_rows *rw, const double *x, const double *w, con
       int64_t c = nn_ch(rw, r, j);
       y[r * rw->K + j] = (xr[j] - mu) * is * (w ? w[c] : 1.0) + (b ? b[c] : 0.0);
     }
-  }
+  });
 }
 
 /* gx rows; gw/gb (per channel, nch of them) accumulated serially after. */
@@ -266,7 +266,7 @@ static void nn_rows_bwd(const nn_rows *rw, const double *g, const double *x, con
                         const double *mean, const double *rstd, double *gx, double *gw,
                         double *gb, int64_t nch) {
   if (gx) {
-#pragma omp parallel for if (rw->R * rw->K > 32768)
+    NL_OMP_FOR_IF(rw->R * rw->K > 32768,
     for (int64_t r = 0; r < rw->R; r++) {
       const double *xr = x + r * rw->K, *gr = g + r * rw->K;
       double mu = mean[r], is = rstd[r], s1 = 0, s2 = 0;
@@ -280,7 +280,7 @@ static void nn_rows_bwd(const nn_rows *rw, const double *g, const double *x, con
         double gw_ = gr[j] * (w ? w[nn_ch(rw, r, j)] : 1.0), xh = (xr[j] - mu) * is;
         gx[r * rw->K + j] = is * (gw_ - s1 / K - xh * s2 / K);
       }
-    }
+    });
   }
   for (int64_t c = 0; c < nch; c++) gw[c] = gb[c] = 0;
   for (int64_t r = 0; r < rw->R; r++)

@@ -154,18 +154,18 @@ NN_CLONES static void nn_mp22v_f32(const float *restrict xp, float *restrict yp,
     if (g->ph == 0 && g->pw == 0 && g->dh == 1 && g->dw == 1 && OH > 0 && OW > 0 &&              \
         (OH - 1) * g->sh + g->kh <= H && (OW - 1) * g->sw + g->kw <= W) {                        \
       if (g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2) { /* LeNet's 2x2/2 */             \
-        _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                 \
+        NL_OMP_FOR_IF(g->P * OH * OW > 262144,                                 \
         for (int64_t pl = 0; pl < g->P; pl++) {                                                  \
           if (sizeof(T) == sizeof(float) && OW <= 16 && W <= INT32_MAX / 2)                      \
             nn_mp22v_f32((const float *)xs + pl * H * W, (float *)ys + pl * OH * OW,             \
                          is + pl * OH * OW, W, OH, OW, (const float *)xs + g->P * H * W);    \
           else                                                                                   \
             nn_mp22##S(xs + pl * H * W, ys + pl * OH * OW, is + pl * OH * OW, W, OH, OW);        \
-        }                                                                                        \
+        });                                                                                        \
         return;                                                                                  \
       }                                                                                          \
       int64_t kh = g->kh, kw = g->kw, sh = g->sh, sw = g->sw;                                    \
-      _Pragma("omp parallel for if (g->P * OH * OW > 262144)")                                   \
+      NL_OMP_FOR_IF(g->P * OH * OW > 262144,                                   \
       for (int64_t pl = 0; pl < g->P; pl++) {                                                    \
         const T *xp = xs + pl * H * W;                                                           \
         T *yp = ys + pl * OH * OW;                                                               \
@@ -185,10 +185,10 @@ NN_CLONES static void nn_mp22v_f32(const float *restrict xp, float *restrict yp,
             yp[oh * OW + ow] = m;                                                                \
             ip[oh * OW + ow] = best;                                                             \
           }                                                                                      \
-      }                                                                                          \
+      });                                                                                          \
       return;                                                                                    \
     }                                                                                            \
-    _Pragma("omp parallel for if (g->P * OH * OW > 32768)")                                      \
+    NL_OMP_FOR_IF(g->P * OH * OW > 32768,                                      \
     for (int64_t pl = 0; pl < g->P; pl++)                                                        \
       for (int64_t oh = 0; oh < OH; oh++)                                                        \
         for (int64_t ow = 0; ow < OW; ow++) {                                                    \
@@ -207,7 +207,7 @@ NN_CLONES static void nn_mp22v_f32(const float *restrict xp, float *restrict yp,
             }                                                                                    \
           ys[(pl * OH + oh) * OW + ow] = m;                                                      \
           is[(pl * OH + oh) * OW + ow] = best;                                                   \
-        }                                                                                        \
+        });                                                                                        \
   }                                                                                              \
   /* o (P planes of HW, zeroed) += g scattered through ix (P planes of OHW) */                  \
   static void nn_max_pool_bwd##S(const T *g, const int64_t *ix, T *o, int64_t P, int64_t OHW,    \
@@ -356,7 +356,7 @@ static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tenso
   }
   const double *s = D(in);
   double *o = D(out);
-#pragma omp parallel for if (P * OH * OW > 32768)
+  NL_OMP_FOR_IF(P * OH * OW > 32768,
   for (int64_t pl = 0; pl < P; pl++)
     for (int64_t oh = 0; oh < OH; oh++)
       for (int64_t ow = 0; ow < OW; ow++) {
@@ -382,7 +382,7 @@ static nl_tensor *nn_avg_pool(const char *op, const nl_tensor *x, const nl_tenso
             for (int64_t w = w0; w < w1; w++) acc += s[pl * H * W + h * W + w];
           o[oi] = acc / div;
         }
-      }
+      });
   nl_tensor_free(in);
   return nn_to(out, x->dtype);
 }

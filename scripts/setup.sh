@@ -9,7 +9,7 @@
 # set NNLUA_SETUP_TORCH=1 to install it too (scripts/bench and fixture generation need it).
 set -e
 pkgs="build-essential cmake pkg-config lua5.4 liblua5.4-dev libopenblas-dev zlib1g-dev
-libreadline-dev lua-busted tmux dataset-fashion-mnist libopenmpi-dev openmpi-bin"
+libreadline-dev lua-busted tmux dataset-fashion-mnist libopenmpi-dev openmpi-bin strace"
 [ "${NNLUA_SETUP_TORCH:-0}" = 1 ] && pkgs="$pkgs python3-torch python3-numpy"
 missing=""
 for p in $pkgs; do

@@ -93,7 +93,7 @@ void nl_iter_run(const nl_iter *it, nl_inner_fn fn, void *ctx) {
   int64_t total = it->numel;
   if (total == 0) return;
 #ifdef _OPENMP
-  if (total >= NL_PAR_GRAIN) {
+  if (total >= NL_PAR_GRAIN && NL_OMP_MULTI()) { /* no team of one: see NL_OMP_REGION_IF */
 #pragma omp parallel
     {
       int nt = omp_get_num_threads(), tid = omp_get_thread_num();

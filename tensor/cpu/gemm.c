@@ -99,7 +99,7 @@ static void nl_gemm_blas(const nl_kargs *a) {
     const T *pa = nl_data(A), *pb = nl_data(B);                                                 \
     T *pc = nl_data(o);                                                                         \
     bool isbool = o->dtype == NL_BOOL;                                                          \
-    _Pragma("omp parallel for if (rows * N * K > NL_PAR_GRAIN)")                                \
+    NL_OMP_FOR_IF(rows * N * K > NL_PAR_GRAIN,                                \
     for (int64_t r = 0; r < rows; r++) {                                                        \
       int64_t b = r / M, i = r % M, off[3];                                                     \
       nl_gemm_offsets(a, b, off);                                                               \
@@ -117,7 +117,7 @@ static void nl_gemm_blas(const nl_kargs *a) {
           *c = (T)(int64_t)v;                                                                   \
         }                                                                                       \
       }                                                                                         \
-    }                                                                                           \
+    });                                                                                           \
   }
 NL_GEMM_LOOP(nl_gemm_loop_i64, int64_t)
 NL_GEMM_LOOP(nl_gemm_loop_i32, int32_t)

@@ -17,12 +17,12 @@
     T *o = nl_data((a)->out);                                                \
     int64_t n = nl_numel((a)->out);                                          \
     uint64_t seed = (uint64_t)(a)->ialpha, off = (uint64_t)(a)->ibeta;       \
-    _Pragma("omp parallel for if (n > NL_PAR_GRAIN / 4)")                    \
+    NL_OMP_FOR_IF(n > NL_PAR_GRAIN / 4,                    \
     for (int64_t i = 0; i < n; i++) {                                        \
       uint32_t w[4];                                                         \
       nl_philox(w, (uint64_t)i, off, seed);                                  \
       o[i] = (expr);                                                         \
-    }                                                                        \
+    });                                                                        \
   } while (0)
 
 void nl_cpu_UNIFORM(const nl_kargs *a) {
