@@ -291,6 +291,18 @@ describe("autograd", function()
       torch.autograd.backward({ (x * 2):sum(), (x * x):sum() })
       close(x.grad, { 4, 6 })
     end)
+
+    it("torch.autograd.backward over 12 roots and a 300-node graph (the engine's arrays grow)", function()
+      local x = D({ 1, 2 }):requires_grad_()
+      local roots = {}
+      for k = 1, 12 do
+        local y = x
+        for _ = 1, 25 do y = y * 1.0 end
+        roots[k] = (y * k):sum()
+      end
+      torch.autograd.backward(roots)
+      close(x.grad, { 78, 78 })
+    end)
   end)
 
   describe("hooks", function()
