@@ -121,7 +121,12 @@ function ConvNd:_check_input(x, dims)
   end
 end
 
+local K = torch._nn
 function ConvNd:_conv(fname, x)
+  if fname == "conv2d" and self.padding_mode == "zeros" and x:dim() == 4 then -- batched: the kernel directly
+    local p = self._parameters.map
+    return K[fname](x, p.weight, p.bias, self.stride, self.padding, self.dilation, self.groups)
+  end
   local F = U.F()
   local padding = self.padding
   if self.padding_mode ~= "zeros" then

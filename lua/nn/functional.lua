@@ -16,29 +16,46 @@ local function is_options(t)
   return false
 end
 
--- args(fname, names, ...): a table name -> value from positional values (in the order of
--- names) and a trailing options table; unknown option names and conflicts are errors.
-local function args(fname, names, ...)
+-- args(fname, "name1 name2 ...", ...): a table name -> value from positional values (in the
+-- order of the names) and a trailing options table; unknown option names and conflicts are
+-- errors. The names come as one string (a constant: no table built per call) split once into
+-- a list and a set; this runs on every functional call (relu, max_pool2d, ... in a model's
+-- forward), so it builds only the result table.
+local arg_names = {}
+local function names_of(spec)
+  local e = arg_names[spec]
+  if not e then
+    e = { list = {}, set = {} }
+    for k in spec:gmatch("%S+") do
+      e.list[#e.list + 1] = k
+      e.set[k] = true
+    end
+    arg_names[spec] = e
+  end
+  return e
+end
+local function args(fname, spec, ...)
   local n = select("#", ...)
-  local a = { ... }
   local o = {}
-  if n > 0 and is_options(a[n]) then
-    local opts = a[n]
+  if n == 0 then return o end
+  local names = names_of(spec)
+  local last = select(n, ...)
+  if is_options(last) then
     n = n - 1
-    local known = {}
-    for _, k in ipairs(names) do known[k] = true end
-    for k, v in pairs(opts) do
-      if type(k) ~= "string" or not known[k] then
+    for k, v in pairs(last) do
+      if type(k) ~= "string" or not names.set[k] then
         error(("%s: unexpected option '%s'"):format(fname, tostring(k)), 3)
       end
       o[k] = v
     end
   end
-  if n > #names then error(("%s: too many arguments (%d, at most %d)"):format(fname, n, #names), 3) end
+  local list = names.list
+  if n > #list then error(("%s: too many arguments (%d, at most %d)"):format(fname, n, #list), 3) end
   for i = 1, n do
-    if a[i] ~= nil then
-      if o[names[i]] ~= nil then error(("%s: got '%s' both positionally and as an option"):format(fname, names[i]), 3) end
-      o[names[i]] = a[i]
+    local v = select(i, ...)
+    if v ~= nil then
+      if o[list[i]] ~= nil then error(("%s: got '%s' both positionally and as an option"):format(fname, list[i]), 3) end
+      o[list[i]] = v
     end
   end
   return o
@@ -82,7 +99,7 @@ end
 
 -- ---- activations ----------------------------------------------------------------------------
 function F.relu(x, ...)
-  local o = args("relu", { "inplace" }, ...)
+  local o = args("relu", "inplace", ...)
   if o.inplace then return x:relu_() end
   return x:relu()
 end
@@ -97,53 +114,53 @@ local function softmax_dim(fname, x, o)
   return o.dim
 end
 function F.softmax(x, ...)
-  local o = args("softmax", { "dim", "_stacklevel", "dtype" }, ...)
+  local o = args("softmax", "dim _stacklevel dtype", ...)
   local d = softmax_dim("softmax", x, o)
   if o.dtype then x = x:to(o.dtype) end
   return x:softmax(d)
 end
 function F.log_softmax(x, ...)
-  local o = args("log_softmax", { "dim", "_stacklevel", "dtype" }, ...)
+  local o = args("log_softmax", "dim _stacklevel dtype", ...)
   local d = softmax_dim("log_softmax", x, o)
   if o.dtype then x = x:to(o.dtype) end
   return x:log_softmax(d)
 end
 
 function F.gelu(x, ...)
-  local o = args("gelu", { "approximate" }, ...)
+  local o = args("gelu", "approximate", ...)
   return K.gelu(x, o.approximate or "none")
 end
 function F.silu(x, ...)
-  local o = args("silu", { "inplace" }, ...)
+  local o = args("silu", "inplace", ...)
   return maybe_inplace(x, o.inplace, function(t) return K.silu(t) end)
 end
 function F.elu(x, ...)
-  local o = args("elu", { "alpha", "inplace" }, ...)
+  local o = args("elu", "alpha inplace", ...)
   return maybe_inplace(x, o.inplace, function(t) return K.elu(t, o.alpha or 1.0) end)
 end
 function F.leaky_relu(x, ...)
-  local o = args("leaky_relu", { "negative_slope", "inplace" }, ...)
+  local o = args("leaky_relu", "negative_slope inplace", ...)
   return maybe_inplace(x, o.inplace, function(t) return K.leaky_relu(t, o.negative_slope or 0.01) end)
 end
 function F.softplus(x, ...)
-  local o = args("softplus", { "beta", "threshold" }, ...)
+  local o = args("softplus", "beta threshold", ...)
   return K.softplus(x, o.beta or 1, o.threshold or 20)
 end
 function F.hardtanh(x, ...)
-  local o = args("hardtanh", { "min_val", "max_val", "inplace" }, ...)
+  local o = args("hardtanh", "min_val max_val inplace", ...)
   local lo, hi = o.min_val or -1.0, o.max_val or 1.0
   if lo > hi then error(("hardtanh: min_val (%g) cannot be greater than max_val (%g)"):format(lo, hi), 2) end
   return maybe_inplace(x, o.inplace, function(t) return K.hardtanh(t, lo, hi) end)
 end
 function F.relu6(x, ...)
-  local o = args("relu6", { "inplace" }, ...)
+  local o = args("relu6", "inplace", ...)
   return maybe_inplace(x, o.inplace, function(t) return K.relu6(t) end)
 end
 
 -- ---- linear ---------------------------------------------------------------------------------
 -- x (*, in) @ w(out, in).T + b(out)
 function F.linear(x, w, ...)
-  local o = args("linear", { "bias" }, ...)
+  local o = args("linear", "bias", ...)
   check_tensor("linear", "input", x)
   check_tensor("linear", "weight", w)
   local b = o.bias
@@ -155,7 +172,7 @@ end
 
 -- y[n, o] = sum_ij x1[n, i] w[o, i, j] x2[n, j] + b[o]; x1 (*, I), x2 (*, J), w (O, I, J)
 function F.bilinear(x1, x2, w, ...)
-  local o = args("bilinear", { "bias" }, ...)
+  local o = args("bilinear", "bias", ...)
   check_tensor("bilinear", "input1", x1)
   check_tensor("bilinear", "input2", x2)
   check_tensor("bilinear", "weight", w)
@@ -189,18 +206,18 @@ local function single(v)
   return v
 end
 function F.conv1d(x, w, ...)
-  local o = args("conv1d", { "bias", "stride", "padding", "dilation", "groups" }, ...)
+  local o = args("conv1d", "bias stride padding dilation groups", ...)
   check_tensor("conv1d", "input", x)
   local stride, padding, dilation = single(o.stride), single(o.padding), single(o.dilation)
   return batched(x, 3, function(t) return K.conv1d(t, w, o.bias, stride, padding, dilation, o.groups) end)
 end
 function F.conv2d(x, w, ...)
-  local o = args("conv2d", { "bias", "stride", "padding", "dilation", "groups" }, ...)
+  local o = args("conv2d", "bias stride padding dilation groups", ...)
   check_tensor("conv2d", "input", x)
   return batched(x, 4, function(t) return K.conv2d(t, w, o.bias, o.stride, o.padding, o.dilation, o.groups) end)
 end
 function F.conv_transpose2d(x, w, ...)
-  local o = args("conv_transpose2d", { "bias", "stride", "padding", "output_padding", "groups", "dilation" }, ...)
+  local o = args("conv_transpose2d", "bias stride padding output_padding groups dilation", ...)
   check_tensor("conv_transpose2d", "input", x)
   return batched(x, 4, function(t)
     return K.conv_transpose2d(t, w, o.bias, o.stride, o.padding, o.output_padding, o.groups, o.dilation)
@@ -215,24 +232,24 @@ end
 -- F.max_pool1d and F.max_pool2d: the same arguments, over K.max_pool1d / K.max_pool2d
 for _, name in ipairs { "max_pool1d", "max_pool2d" } do
   F[name] = function(x, ...)
-    local o = args(name, { "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices" }, ...)
+    local o = args(name, "kernel_size stride padding dilation ceil_mode return_indices", ...)
     check_tensor(name, "input", x)
     local y, idx = K[name](x, o.kernel_size, o.stride, o.padding, o.dilation, o.ceil_mode)
     return with_indices(y, idx, o.return_indices)
   end
 end
 function F.avg_pool2d(x, ...)
-  local o = args("avg_pool2d", { "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override" }, ...)
+  local o = args("avg_pool2d", "kernel_size stride padding ceil_mode count_include_pad divisor_override", ...)
   check_tensor("avg_pool2d", "input", x)
   return K.avg_pool2d(x, o.kernel_size, o.stride, o.padding, o.ceil_mode, o.count_include_pad, o.divisor_override)
 end
 function F.adaptive_avg_pool2d(x, ...)
-  local o = args("adaptive_avg_pool2d", { "output_size" }, ...)
+  local o = args("adaptive_avg_pool2d", "output_size", ...)
   check_tensor("adaptive_avg_pool2d", "input", x)
   return K.adaptive_avg_pool2d(x, o.output_size)
 end
 function F.adaptive_max_pool2d(x, ...)
-  local o = args("adaptive_max_pool2d", { "output_size", "return_indices" }, ...)
+  local o = args("adaptive_max_pool2d", "output_size return_indices", ...)
   check_tensor("adaptive_max_pool2d", "input", x)
   local y, idx = K.adaptive_max_pool2d(x, o.output_size)
   return with_indices(y, idx, o.return_indices)
@@ -240,7 +257,7 @@ end
 
 -- ---- normalisation --------------------------------------------------------------------------
 function F.batch_norm(x, ...)
-  local o = args("batch_norm", { "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps" }, ...)
+  local o = args("batch_norm", "running_mean running_var weight bias training momentum eps", ...)
   check_tensor("batch_norm", "input", x)
   local training = o.training or false
   if not training and (o.running_mean == nil or o.running_var == nil) then
@@ -250,7 +267,7 @@ function F.batch_norm(x, ...)
   return y
 end
 function F.layer_norm(x, ...)
-  local o = args("layer_norm", { "normalized_shape", "weight", "bias", "eps" }, ...)
+  local o = args("layer_norm", "normalized_shape weight bias eps", ...)
   check_tensor("layer_norm", "input", x)
   local ns = o.normalized_shape
   if type(ns) == "number" then ns = { ns } end
@@ -258,7 +275,7 @@ function F.layer_norm(x, ...)
   return y
 end
 function F.group_norm(x, ...)
-  local o = args("group_norm", { "num_groups", "weight", "bias", "eps" }, ...)
+  local o = args("group_norm", "num_groups weight bias eps", ...)
   check_tensor("group_norm", "input", x)
   local y = K.group_norm(x, o.num_groups, o.weight, o.bias, o.eps or 1e-5)
   return y
@@ -266,7 +283,7 @@ end
 
 -- ---- dropout --------------------------------------------------------------------------------
 local function dropout_common(fname, kernel, x, ...)
-  local o = args(fname, { "p", "training", "inplace" }, ...)
+  local o = args(fname, "p training inplace", ...)
   check_tensor(fname, "input", x)
   local p = o.p or 0.5
   if p < 0 or p > 1 then
@@ -278,7 +295,7 @@ local function dropout_common(fname, kernel, x, ...)
 end
 function F.dropout(x, ...) return dropout_common("dropout", K.dropout, x, ...) end
 function F.dropout2d(x, ...)
-  local o = args("dropout2d", { "p", "training", "inplace" }, ...)
+  local o = args("dropout2d", "p training inplace", ...)
   check_tensor("dropout2d", "input", x)
   -- unbatched (C, H, W): channel-wise over dim 1 (PyTorch 1.13 treats 3-D input as unbatched)
   if x:dim() == 3 then
@@ -292,7 +309,7 @@ end
 
 -- ---- embedding / one_hot / pad --------------------------------------------------------------
 function F.embedding(idx, weight, ...)
-  local o = args("embedding", { "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq", "sparse" }, ...)
+  local o = args("embedding", "padding_idx max_norm norm_type scale_grad_by_freq sparse", ...)
   check_tensor("embedding", "input", idx)
   check_tensor("embedding", "weight", weight)
   if is_float(idx) then error(("embedding: expected indices of an integer dtype, got %s"):format(idx.dtype), 2) end
@@ -312,7 +329,7 @@ function F.embedding(idx, weight, ...)
 end
 
 function F.one_hot(t, ...)
-  local o = args("one_hot", { "num_classes" }, ...)
+  local o = args("one_hot", "num_classes", ...)
   check_tensor("one_hot", "input", t)
   if is_float(t) then error(("one_hot: expected an integer tensor of class labels, got %s"):format(t.dtype), 2) end
   if t:numel() > 0 and t:min():item() < 1 then
@@ -322,7 +339,7 @@ function F.one_hot(t, ...)
 end
 
 function F.pad(x, ...)
-  local o = args("pad", { "pad", "mode", "value" }, ...)
+  local o = args("pad", "pad mode value", ...)
   check_tensor("pad", "input", x)
   if type(o.pad) ~= "table" then error("pad: expected pad to be an array of numbers", 2) end
   local mode = o.mode or "constant"
@@ -345,7 +362,7 @@ function F.cross_entropy(input, target, ...)
   if select("#", ...) == 0 and torch.is_tensor(input) and torch.is_tensor(target) then
     return K.cross_entropy_1b(input, target, nil, -100, "mean", 0) -- the defaults: no parsing
   end
-  local o = args("cross_entropy", { "weight", "size_average", "ignore_index", "reduce", "reduction", "label_smoothing" }, ...)
+  local o = args("cross_entropy", "weight size_average ignore_index reduce reduction label_smoothing", ...)
   check_tensor("cross_entropy", "input", input)
   local red = reduction_of(o)
   check_reduction("cross_entropy", red)
@@ -354,7 +371,7 @@ function F.cross_entropy(input, target, ...)
 end
 
 function F.nll_loss(input, target, ...)
-  local o = args("nll_loss", { "weight", "size_average", "ignore_index", "reduce", "reduction" }, ...)
+  local o = args("nll_loss", "weight size_average ignore_index reduce reduction", ...)
   check_tensor("nll_loss", "input", input)
   check_tensor("nll_loss", "target", target)
   local red = reduction_of(o)
@@ -364,8 +381,7 @@ function F.nll_loss(input, target, ...)
 end
 
 local function pointwise(fname, kernel, extra)
-  local names = { "size_average", "reduce", "reduction" }
-  if extra then names[#names + 1] = extra end
+  local names = "size_average reduce reduction" .. (extra and " " .. extra or "")
   return function(input, target, ...)
     local o = args(fname, names, ...)
     check_tensor(fname, "input", input)
@@ -385,7 +401,7 @@ F.smooth_l1_loss = pointwise("smooth_l1_loss", function(x, t, r, o)
 end, "beta")
 
 function F.huber_loss(input, target, ...)
-  local o = args("huber_loss", { "reduction", "delta" }, ...)
+  local o = args("huber_loss", "reduction delta", ...)
   check_tensor("huber_loss", "input", input)
   check_tensor("huber_loss", "target", target)
   local red = o.reduction or "mean"
@@ -396,7 +412,7 @@ function F.huber_loss(input, target, ...)
 end
 
 function F.kl_div(input, target, ...)
-  local o = args("kl_div", { "size_average", "reduce", "reduction", "log_target" }, ...)
+  local o = args("kl_div", "size_average reduce reduction log_target", ...)
   check_tensor("kl_div", "input", input)
   check_tensor("kl_div", "target", target)
   local red = reduction_of(o)
@@ -411,7 +427,7 @@ function F.kl_div(input, target, ...)
 end
 
 function F.binary_cross_entropy(input, target, ...)
-  local o = args("binary_cross_entropy", { "weight", "size_average", "reduce", "reduction" }, ...)
+  local o = args("binary_cross_entropy", "weight size_average reduce reduction", ...)
   check_tensor("binary_cross_entropy", "input", input)
   check_tensor("binary_cross_entropy", "target", target)
   local red = reduction_of(o)
@@ -420,7 +436,7 @@ function F.binary_cross_entropy(input, target, ...)
 end
 
 function F.binary_cross_entropy_with_logits(input, target, ...)
-  local o = args("binary_cross_entropy_with_logits", { "weight", "size_average", "reduce", "reduction", "pos_weight" }, ...)
+  local o = args("binary_cross_entropy_with_logits", "weight size_average reduce reduction pos_weight", ...)
   check_tensor("binary_cross_entropy_with_logits", "input", input)
   check_tensor("binary_cross_entropy_with_logits", "target", target)
   local red = reduction_of(o)
