@@ -66,13 +66,13 @@ local function instance_index(cls)
       return nil
     end
     if registry_names[k] then return nil end
-    local d = self._parameters
+    local d = self._modules -- a name lives in one registry only; children are read most
     if d then
       v = d.map[k]
       if v ~= nil then return v end
-      v = self._buffers.map[k]
+      v = self._parameters.map[k]
       if v ~= nil then return v end
-      return self._modules.map[k]
+      return self._buffers.map[k]
     end
     return nil
   end
