@@ -40,6 +40,8 @@ describe("one thread", function()
   it("makes no futex system call per training step (no OpenMP team of one)", function()
     assert.is_truthy(os.execute("command -v strace >/dev/null"), "strace is missing: run scripts/setup.sh")
     local few, many = futex_calls(5), futex_calls(45)
-    assert(many - few <= 2, string.format("futex calls: %d for 5 steps, %d for 45", few, many))
+    -- 40 more steps: before, 13 calls per step (520); now none, but other threads (OpenBLAS's
+    -- pool starting and stopping) make a few that vary from run to run
+    assert(many - few < 20, string.format("futex calls: %d for 5 steps, %d for 45", few, many))
   end)
 end)
