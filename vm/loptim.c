@@ -73,16 +73,21 @@ static double nl_optim_num(lua_State *L, int opts, const char *k, double def) {
   return nl_lua_opt_number(L, opts, k, def);
 }
 
+/* SGD's hyperparameters from the group/options table at idx (PyTorch's defaults but lr). */
+static void nl_sgd_options(lua_State *L, int idx, nl_sgd_hp *h) {
+  luaL_checktype(L, idx, LUA_TTABLE);
+  h->lr = nl_optim_num(L, idx, "lr", 0);
+  h->momentum = nl_optim_num(L, idx, "momentum", 0);
+  h->dampening = nl_optim_num(L, idx, "dampening", 0);
+  h->weight_decay = nl_optim_num(L, idx, "weight_decay", 0);
+  h->nesterov = nl_lua_opt_bool(L, idx, "nesterov", 0);
+  h->maximize = nl_lua_opt_bool(L, idx, "maximize", 0);
+}
+
 static int nl_l_sgd_step(lua_State *L) {
   static const char *const names[] = {"params", "grads", "bufs"};
   nl_sgd_hp h;
-  luaL_checktype(L, 5, LUA_TTABLE);
-  h.lr = nl_optim_num(L, 5, "lr", 0);
-  h.momentum = nl_optim_num(L, 5, "momentum", 0);
-  h.dampening = nl_optim_num(L, 5, "dampening", 0);
-  h.weight_decay = nl_optim_num(L, 5, "weight_decay", 0);
-  h.nesterov = nl_lua_opt_bool(L, 5, "nesterov", 0);
-  h.maximize = nl_lua_opt_bool(L, 5, "maximize", 0);
+  nl_sgd_options(L, 5, &h);
   const bool req[] = {true, true, h.momentum != 0};
   nl_tensor **l[3];
   int n = nl_optim_get_lists(L, 3, names, req, l);
@@ -109,14 +114,8 @@ static int nl_l_sgd_step(lua_State *L) {
 static int nl_l_sgd(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_checktype(L, 3, LUA_TTABLE);
   nl_sgd_hp h;
-  h.lr = nl_optim_num(L, 3, "lr", 0);
-  h.momentum = nl_optim_num(L, 3, "momentum", 0);
-  h.dampening = nl_optim_num(L, 3, "dampening", 0);
-  h.weight_decay = nl_optim_num(L, 3, "weight_decay", 0);
-  h.nesterov = nl_lua_opt_bool(L, 3, "nesterov", 0);
-  h.maximize = nl_lua_opt_bool(L, 3, "maximize", 0);
+  nl_sgd_options(L, 3, &h);
   lua_Integer len = luaL_len(L, 1);
   if (len > INT_MAX / 4) return luaL_error(L, "optim: %lld parameters in one group", (long long)len);
   /* C arrays: on the stack for small groups, else a scratch userdata (freed by the GC; a
