@@ -209,8 +209,9 @@ static nl_tensor *nn_one_hot(const nl_tensor *idx, int64_t C) {
   int64_t mx = -1;
   for (int64_t i = 0; i < n; i++) {
     if (ix[i] < 0) {
+      int64_t bad = ix[i]; /* read before ic (which may own these values) is freed */
       nl_tensor_free(ic);
-      return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, nl_one_based(ix[i]));
+      return nl_fail("%s: class values must be non-negative (1-based: at least 1), got %lld", op, nl_one_based(bad));
     }
     mx = ix[i] > mx ? ix[i] : mx;
   }

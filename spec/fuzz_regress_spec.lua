@@ -180,4 +180,17 @@ describe("fuzz regressions", function()
       p .. ": truncated: header dims [4294967295, 4294967295, 4294967295, 4294967295] need more than 2^63 data bytes, the file has 1")
     os.remove(p)
   end)
+
+  it("one_hot with a negative class in a strided input names the value (was a use-after-free, seed 9002)", function()
+    local idx = torch.tensor({ { 1, -2 }, { 0, 3 } }):t() -- transposed: one_hot reads a contiguous copy
+    assert.has_error(function() torch._nn.one_hot(idx, 5) end,
+      "one_hot: class values must be non-negative (1-based: at least 1), got -1")
+  end)
+
+  it("expand to a shape whose element count overflows: clean error (was signed overflow, seed 9001)", function()
+    assert.has_error(function() torch.randn({}):expand({ mx, 2 }) end,
+      "tensor of shape [9223372036854775807, 2] is too large")
+    assert.same({ 2 ^ 40, 8 }, torch.randn({}):expand({ 2 ^ 40, 8 }):size()) -- large views that fit stay valid
+    -- (sizes whose element count times 16 bytes passes 2^63 are refused, as for new tensors: stricter than PyTorch)
+  end)
 end)

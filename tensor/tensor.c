@@ -50,7 +50,7 @@ static nl_tensor *nl_header(nl_storage *s, int ndim, const int64_t *shape, const
   for (int i = ndim - 1; i >= 0; i--) {
     t->shape[i] = shape[i];
     t->stride[i] = stride ? stride[i] : st;
-    st *= shape[i] ? shape[i] : 1;
+    st *= shape[i] ? shape[i] : 1; /* bounded: every caller ran nl_check_shape */
   }
   return t;
 }
@@ -108,6 +108,8 @@ nl_tensor *nl_from_blob(void *data, int ndim, const int64_t *shape, const int64_
 
 nl_tensor *nl_view_of(const nl_tensor *t, int ndim, const int64_t *shape, const int64_t *stride,
                       int64_t offset) {
+  int64_t n; /* a view's numel must fit as well (expand to [2^63-1, 2] would overflow it) */
+  if (!nl_check_shape(ndim, shape, &n)) return NULL;
   nl_tensor *v = nl_header(t->storage, ndim, shape, stride, offset, t->dtype);
   if (!v) return NULL;
   nl_storage_retain(t->storage);
