@@ -524,18 +524,26 @@ void nl_cpu_CUMPROD(const nl_kargs *a) { nl_scan(a, true); }
 /* exp in the element type: float32 through nl_expf (../nl_math.h: vectorisable, <= 1 ulp). */
 #define NL_EXP(x) _Generic((x), float: nl_expf, double: nl_expd)(x)
 
-/* softmax of one contiguous float32 row (the common case: softmax over the last dim),
- * compiled per ISA: max, exp with a float-lane sum, scale. */
-NL_CPU_CLONES static void nl_fsoftmax_row(const float *xp, float *op, int64_t R) {
-  float m = -INFINITY;
-  _Pragma("omp simd reduction(max : m)")
-  for (int64_t r = 0; r < R; r++) m = xp[r] > m ? xp[r] : m;
-  float ss = 0; /* float lanes: the row is short next to what float sums lose */
-  _Pragma("omp simd reduction(+ : ss)")
-  for (int64_t r = 0; r < R; r++) { float e = nl_expf(xp[r] - m); op[r] = e; ss += e; }
-  float inv = (float)(1.0 / (double)ss);
+/* softmax / log_softmax of one contiguous float32 row of R (the common case: over the last
+ * dim): the max (NaN ignored, as the generic loop), exp(x - m) and its sum by expf_simd.c
+ * (AVX-512 / AVX2 kernels, 16 float lanes: the same bits on every ISA), then one pass that
+ * scales by 1 / sum or subtracts log(sum). Each row is one thread's: the same bits for any
+ * thread count. */
+NL_CPU_CLONES static void nl_fscale_row(float *op, int64_t R, float f) {
   _Pragma("omp simd")
-  for (int64_t r = 0; r < R; r++) op[r] *= inv;
+  for (int64_t r = 0; r < R; r++) op[r] *= f;
+}
+NL_CPU_CLONES static void nl_fshift_row(const float *xp, float *op, int64_t R, float m, float ls) {
+  _Pragma("omp simd")
+  for (int64_t r = 0; r < R; r++) op[r] = xp[r] - m - ls;
+}
+static void nl_fsoftmax_row(const float *xp, float *op, int64_t R, bool lg) {
+  float m = nl_cpu_fmax(xp, R);
+  float ss = nl_cpu_expf_sum(xp, m, lg ? NULL : op, R);
+  if (lg)
+    nl_fshift_row(xp, op, R, m, (float)log((double)ss));
+  else
+    nl_fscale_row(op, R, (float)(1.0 / (double)ss));
 }
 
 /* ---- softmax, log_softmax along R: out[O][R][I], floating, same dtype --------------------- */
@@ -549,7 +557,9 @@ static void nl_softmax_run(const nl_kargs *a, bool lg) {
     NL_FOR_TASKS(O, R, I, {
       const T *xp = x + o * R * I + i0;
       T *op = out + o * R * I + i0;
-      if (I == 1) { /* contiguous row */
+      if (I == 1 && sizeof(T) == sizeof(float)) { /* contiguous float32 row */
+        nl_fsoftmax_row((const float *)xp, (float *)op, R, lg);
+      } else if (I == 1) { /* contiguous row */
         T m = -INFINITY;
         _Pragma("omp simd reduction(max : m)")
         for (int64_t r = 0; r < R; r++) m = xp[r] > m ? xp[r] : m;
@@ -559,8 +569,6 @@ static void nl_softmax_run(const nl_kargs *a, bool lg) {
           for (int64_t r = 0; r < R; r++) s += NL_EXP((T)(xp[r] - m));
           T ls = (T)log(s);
           for (int64_t r = 0; r < R; r++) op[r] = xp[r] - m - ls;
-        } else if (sizeof(T) == sizeof(float)) {
-          nl_fsoftmax_row((const float *)xp, (float *)op, R);
         } else {
           T ss = 0; /* T lanes: the row is short next to what float sums lose */
           _Pragma("omp simd reduction(+ : ss)")
