@@ -69,6 +69,15 @@ describe("float32 sum order", function()
     end
   end)
 
+  it("row sums of many rows with tails of every length match the blocked order", function()
+    torch.manual_seed(12)
+    for _, n in ipairs({ 3, 16, 17, 31, 255, 257, 1000, 2048 }) do
+      local t = torch.randn(9, n) * 10 - 0.5
+      local got, rows = t:sum(2):tolist(), t:tolist()
+      for r = 1, 9 do assert.are.equal(f32(psum(rows[r], 0, n)), got[r], "row " .. r .. " of length " .. n) end
+    end
+  end)
+
   it("sums of -0.0, NaN and inf rows keep IEEE results", function()
     local z = torch.zeros(1000) * -1
     assert.are.equal(0.0, z:sum():item())
