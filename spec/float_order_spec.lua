@@ -111,6 +111,26 @@ describe("float32 sum order", function()
     end
   end)
 
+  it("column sums of wide and narrow parallel problems (prefetched strips) keep the order, 1 or 2 threads", function()
+    local n0 = torch.get_num_threads()
+    torch.manual_seed(15)
+    -- both above the parallel grain: 70x600 (strips of 128 columns and the 8-column tail) and
+    -- 1500x40 (24 blocks of 64 rows, the last one short)
+    for _, sh in ipairs({ { 70, 600 }, { 1500, 40 } }) do
+      local R, I = sh[1], sh[2]
+      local t = torch.randn(R, I) * 10
+      local rows = t:tolist()
+      for _, nt in ipairs({ 1, 2 }) do
+        torch.set_num_threads(nt)
+        local got = t:sum(1):tolist()
+        for j = 1, I do
+          assert.are.equal(colsum(rows, R, j), got[j], ("column %d of %dx%d, %d threads"):format(j, R, I, nt))
+        end
+      end
+    end
+    torch.set_num_threads(n0)
+  end)
+
   it("large sums are identical for 1 and 2 threads", function()
     local n0 = torch.get_num_threads()
     torch.manual_seed(13)
