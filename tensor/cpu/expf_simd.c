@@ -13,7 +13,8 @@
  *
  * Sums (nl_cpu_expf_sum, softmax's denominator): 16 float lanes (lane l takes elements l,
  * l + 16, ...) folded in halves, on every level: AVX2 keeps lanes 0-7 and 8-15 in two ymm
- * registers, so the sum's bits do not depend on the level either. */
+ * registers, so the sum's bits do not depend on the level either. Runs shorter than 16 are
+ * summed left to right, as PyTorch sums rows shorter than its vectors. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,16 @@ void nl_cpu_expf_at(int level, const float *x, float *y, int64_t n) {
 }
 
 float nl_cpu_expf_sum_at(int level, const float *x, float m, float *y, int64_t n) {
+  if (n < 16) { /* shorter than the lanes: left to right (PyTorch's order for short rows) */
+    float d[16] = {0}, e[16], s = 0;
+    for (int64_t i = 0; i < n; i++) d[i] = x[i] - m;
+    nl_cpu_expf_at(level, d, e, n);
+    for (int64_t i = 0; i < n; i++) {
+      s += e[i];
+      if (y) y[i] = e[i];
+    }
+    return s;
+  }
 #ifdef NL_X86_SIMD
   if (level == NL_SIMD_AVX512) return nl_expf_sum_avx512(x, m, y, n);
   if (level == NL_SIMD_AVX2) return nl_expf_sum_avx2(x, m, y, n);

@@ -41,7 +41,7 @@ int nl_cpu_simd_level(void); /* the running CPU's best level (NNLUA_SIMD=avx2|sc
 /* y[i] = exp(x[i]), i < n */
 void nl_cpu_expf(const float *x, float *y, int64_t n);
 /* y[i] = exp(x[i] - m) (y NULL: not stored); returns their sum in 16 float lanes (lane l
- * takes i = l mod 16) folded in halves: the same bits on every level. */
+ * takes i = l mod 16) folded in halves, left to right when n < 16: the same bits on every level. */
 float nl_cpu_expf_sum(const float *x, float m, float *y, int64_t n);
 /* max of x[0..n) ignoring NaN (m = x > m ? x : m), -inf when n == 0 */
 float nl_cpu_fmax(const float *x, int64_t n);
