@@ -69,6 +69,15 @@ describe("float32 sum order", function()
     end
   end)
 
+  it("row sums of many rows with tails of every length match the blocked order", function()
+    torch.manual_seed(12)
+    for _, n in ipairs({ 3, 16, 17, 31, 255, 257, 1000, 2048 }) do
+      local t = torch.randn(9, n) * 10 - 0.5
+      local got, rows = t:sum(2):tolist(), t:tolist()
+      for r = 1, 9 do assert.are.equal(f32(psum(rows[r], 0, n)), got[r], "row " .. r .. " of length " .. n) end
+    end
+  end)
+
   it("sums of -0.0, NaN and inf rows keep IEEE results", function()
     local z = torch.zeros(1000) * -1
     assert.are.equal(0.0, z:sum():item())
@@ -100,6 +109,26 @@ describe("float32 sum order", function()
     for o = 1, 3 do
       for j = 1, 19 do assert.are.equal(colsum(l[o], 70, j), got[o][j]) end
     end
+  end)
+
+  it("column sums of wide and narrow parallel problems (prefetched strips) keep the order, 1 or 2 threads", function()
+    local n0 = torch.get_num_threads()
+    torch.manual_seed(15)
+    -- both above the parallel grain: 70x600 (strips of 128 columns and the 8-column tail) and
+    -- 1500x40 (24 blocks of 64 rows, the last one short)
+    for _, sh in ipairs({ { 70, 600 }, { 1500, 40 } }) do
+      local R, I = sh[1], sh[2]
+      local t = torch.randn(R, I) * 10
+      local rows = t:tolist()
+      for _, nt in ipairs({ 1, 2 }) do
+        torch.set_num_threads(nt)
+        local got = t:sum(1):tolist()
+        for j = 1, I do
+          assert.are.equal(colsum(rows, R, j), got[j], ("column %d of %dx%d, %d threads"):format(j, R, I, nt))
+        end
+      end
+    end
+    torch.set_num_threads(n0)
   end)
 
   it("large sums are identical for 1 and 2 threads", function()

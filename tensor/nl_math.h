@@ -103,11 +103,26 @@ NL_HOSTDEV long long nl_pow_i(long long a, long long b) {
 }
 
 /* ---- exp for float32 -------------------------------------------------------------------
- * nl_expf: a branch-free expf that GCC vectorises (Cephes' polynomial): x = k ln2 + r with
- * |r| <= ln2/2 (Cody-Waite split of ln2), exp(r) by a degree-7 polynomial, 2^k built in the
- * exponent bits in two halves (so results down to the subnormals are right). Max error
- * 1 ulp against correctly rounded exp over every float (spec/c/test_expf.c sweeps them).
- * Overflow gives inf, underflow 0, NaN stays NaN. CUDA keeps the library expf. */
+ * nl_expf: a branch-free expf that GCC vectorises: x = k ln2 + r with |r| <= ln2/2 (k rounded
+ * by the 1.5 * 2^23 shifter, Cody-Waite split of ln2), exp(r) = 1 + r (1 + r (c2 + ... c6 r^4))
+ * by Horner (a degree-6 minimax fit for relative error, 0.05 ulp before rounding), 2^k built in
+ * the exponent bits in two halves (p 2^k1 is exact and normal, so the product rounds once, as
+ * AVX-512's scalef does: results down to the subnormals are right). Max error against
+ * correctly rounded exp 0.88 ulp with FMA contraction, 1.14 without (spec/c/test_expf.c). Overflow gives inf, underflow 0, NaN
+ * stays NaN. tensor/cpu/expf_simd.c runs the same operations with intrinsics (AVX-512, AVX2):
+ * the same bits as this function compiled with FMA contraction (the AVX2 and AVX-512 clones).
+ * CUDA keeps the library expf. */
+#define NL_EXPF_LO -104.0f /* exp(x) rounds to 0 below -103.97 */
+#define NL_EXPF_HI 89.0f   /* and to inf above 88.72 */
+#define NL_EXPF_LOG2E 1.44269504088896341f
+#define NL_EXPF_SHIFT 12582912.0f /* 1.5 * 2^23: (t + SHIFT) - SHIFT rounds t to an integer */
+#define NL_EXPF_LN2HI 0.693359375f /* ln2 = LN2HI + LN2LO; k * LN2HI is exact for |k| < 2^12 */
+#define NL_EXPF_LN2LO -2.12194440e-4f
+#define NL_EXPF_C6 1.381459879e-03f
+#define NL_EXPF_C5 8.368716575e-03f
+#define NL_EXPF_C4 4.166838899e-02f
+#define NL_EXPF_C3 1.666652113e-01f
+#define NL_EXPF_C2 4.999999404e-01f
 #ifdef __CUDACC__
 NL_HOSTDEV float nl_expf(float x) { return expf(x); }
 #else
@@ -116,17 +131,17 @@ NL_HOSTDEV float nl_bits_f(int32_t i) {
   return u.f;
 }
 NL_HOSTDEV float nl_expf(float x) {
-  float xc = x < -104.0f ? -104.0f : x > 89.0f ? 89.0f : x; /* NaN passes through */
-  float k = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(x / ln2) */
-  float r = xc - k * 0.693359375f;
-  r = r - k * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  float xc = x < NL_EXPF_LO ? NL_EXPF_LO : x > NL_EXPF_HI ? NL_EXPF_HI : x; /* NaN passes through */
+  float k = (xc * NL_EXPF_LOG2E + NL_EXPF_SHIFT) - NL_EXPF_SHIFT;
+  float r = xc - k * NL_EXPF_LN2HI;
+  r = r - k * NL_EXPF_LN2LO;
+  float p = NL_EXPF_C6;
+  p = p * r + NL_EXPF_C5;
+  p = p * r + NL_EXPF_C4;
+  p = p * r + NL_EXPF_C3;
+  p = p * r + NL_EXPF_C2;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
   int32_t ki = (int32_t)k;
   int32_t k1 = ki / 2, k2 = ki - k1; /* each half of 2^k is a normal float */
   float y = p * nl_bits_f((int32_t)((uint32_t)(k1 + 127) << 23)) * nl_bits_f((int32_t)((uint32_t)(k2 + 127) << 23));

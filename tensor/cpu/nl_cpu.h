@@ -34,6 +34,21 @@
   default: break;                                          \
   }
 
+/* float32 exp over contiguous runs (expf_simd.c): AVX-512 or AVX2+FMA intrinsics by the
+ * running CPU, the bits of nl_expf compiled with FMA contraction. x == y is allowed. */
+enum { NL_SIMD_SCALAR, NL_SIMD_AVX2, NL_SIMD_AVX512 };
+int nl_cpu_simd_level(void); /* the running CPU's best level (NNLUA_SIMD=avx2|scalar caps it) */
+/* y[i] = exp(x[i]), i < n */
+void nl_cpu_expf(const float *x, float *y, int64_t n);
+/* y[i] = exp(x[i] - m) (y NULL: not stored); returns their sum in 16 float lanes (lane l
+ * takes i = l mod 16) folded in halves, left to right when n < 16: the same bits on every level. */
+float nl_cpu_expf_sum(const float *x, float m, float *y, int64_t n);
+/* max of x[0..n) ignoring NaN (m = x > m ? x : m), -inf when n == 0 */
+float nl_cpu_fmax(const float *x, int64_t n);
+/* The same at a given level (tests; the level must be one the CPU has). */
+void nl_cpu_expf_at(int level, const float *x, float *y, int64_t n);
+float nl_cpu_expf_sum_at(int level, const float *x, float m, float *y, int64_t n);
+
 /* One prototype per CPU kernel (defined in the family files of this folder). */
 #define NL_OP(name, family) void nl_cpu_##name(const nl_kargs *a);
 #include "../ops.def"

@@ -69,7 +69,8 @@ NL_DEF_PSUM(nl_pabs_d, double, fabs(v))
  * folded in halves (lane l += lane l + w, w = 8, 4, 2, 1). GCC vector types fix that layout in
  * the source (one zmm, two ymm or four xmm per accumulator), so the result is bit-identical
  * on every ISA and at every optimisation level. The accumulator stays in registers: the last
- * partial vector is padded with -0.0f (x + -0 is x exactly, -0 and NaN included) rather than
+ * partial vector is padded with -0.0f (x + -0 is x exactly, -0 and NaN included; built by a
+ * permute, nl_f16_add_tail) rather than
  * added lane by lane, which would index it at run time and keep it in memory (a
  * store-to-load chain per vector: 1.5x slower on 1000-element rows). The blocks are summed one
  * after the other: a sequential walk streams from memory faster than interleaved blocks.
@@ -92,15 +93,32 @@ __attribute__((always_inline)) static inline float nl_f16_fold(const nl_f16 *pa)
   a += __builtin_shuffle(a, (nl_i16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
   return a[0];
 }
+/* *a += the last partial vector of a run: q[i + l] in lanes l < m - i (1..15), -0.0f in the
+ * others. With m >= 16 it is the vector of the run's last 16 elements moved down by
+ * 16 - (m - i) lanes: one load and one permute (built in memory element by element, the
+ * vector load waits for the 16 stores: ~40 cycles per row, 20% of a 1000x1000 sum(2)).
+ * Shorter runs are padded in memory. */
+__attribute__((always_inline)) static inline void nl_f16_add_tail(nl_f16 *a, const float *q, int64_t i, int64_t m) {
+  int32_t t = (int32_t)(m - i);
+  nl_f16 v;
+  if (m >= 16) {
+    const nl_i16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    memcpy(&v, q + m - 16, sizeof v);
+    v = __builtin_shuffle(v, (lane + (16 - t)) & 15);
+    nl_i16 keep = lane < t; /* -1 where q has the lane */
+    v = (nl_f16)(((nl_i16)v & keep) | (((nl_i16){0} + INT32_MIN) & ~keep)); /* -0.0f's bits */
+  } else {
+    float tail[16];
+    for (int l = 0; l < 16; l++) tail[l] = l < t ? q[i + l] : -0.f;
+    memcpy(&v, tail, sizeof v);
+  }
+  *a += v;
+}
 __attribute__((always_inline)) static inline float nl_fsum_lanes(const float *q, int64_t m) {
   nl_f16 acc = {0};
   int64_t i = 0;
   for (; i + 16 <= m; i += 16) nl_f16_add(&acc, q + i);
-  if (i < m) {
-    float tail[16];
-    for (int l = 0; l < 16; l++) tail[l] = i + l < m ? q[i + l] : -0.f;
-    nl_f16_add(&acc, tail);
-  }
+  if (i < m) nl_f16_add_tail(&acc, q, i, m);
   return nl_f16_fold(&acc);
 }
 __attribute__((always_inline)) static inline float nl_fsum_leaf_body(const float *p, int64_t n) {
@@ -113,7 +131,10 @@ __attribute__((always_inline)) static inline float nl_fsum_leaf_body(const float
 }
 NL_CPU_CLONES static float nl_fsum_leaf(const float *p, int64_t n) { return nl_fsum_leaf_body(p, n); }
 /* out[o] = scale * (sum of row o) for n rows of R <= 2048 floats: one call (one clone
- * dispatch) per group of rows instead of per row; each row's value is nl_psum_f32's. */
+ * dispatch) per group of rows instead of per row; each row's value is nl_psum_f32's. (Four
+ * rows at a time or a row's four blocks interleaved, for four independent add chains, were
+ * measured slower on 1000x1000 with two threads: 36-40 vs 30-34 us; one row at a time keeps
+ * a single sequential stream from L3.) */
 NL_CPU_CLONES static void nl_fsum_rows(const float *x, int64_t n, int64_t R, float *out, double scale) {
   for (int64_t o = 0; o < n; o++) out[o] = (float)((double)nl_fsum_leaf_body(x + o * R, R) * scale);
 }
@@ -132,9 +153,14 @@ static double nl_psum_f32(const float *p, int64_t n, double c) {
  * same loop ran 42 or 70 us on 1000x1000 depending on where part sat.) A strip with fewer
  * than 8 whole vectors re-reads its first vector for the missing ones (sums discarded); the
  * last ni % 16 columns take the lanes of a vector loaded from the row's last 16 columns (a
- * masked or padded load per row cost 8 us of 50 on 1000x1000). */
+ * masked or padded load per row cost 8 us of 50 on 1000x1000). Each row of a strip is
+ * prefetched NL_FCOL_PF rows ahead: rows of 4000 bytes put every row in another 4 KB page,
+ * where the L2 stream prefetcher stops, so without it the walk waits on L3 row after row
+ * (1000x1000 on two threads: 44 -> 40 us, medians of 8 alternating runs on a loaded machine;
+ * prefetches past the tensor's end are harmless hints). */
 #define NL_FCOL_W 1024
 #define NL_FCOL_B 64
+#define NL_FCOL_PF 8
 NL_CPU_CLONES static void nl_fcolpart(const float *xp, int64_t nr, int64_t I, int64_t ni, float *part) {
   int64_t j = 0;
   for (; j + 16 <= ni; j += 128) {
@@ -144,6 +170,7 @@ NL_CPU_CLONES static void nl_fcolpart(const float *xp, int64_t nr, int64_t I, in
     nl_f16 s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5], s6 = s[6], s7 = s[7];
     for (int64_t r = 0; r < nr; r++) {
       const float *a = xp + r * I + j;
+      for (int k = 0; k < 8; k++) __builtin_prefetch(a + NL_FCOL_PF * I + 16 * k); /* see above */
       nl_f16_add(&s0, a + off[0]), nl_f16_add(&s1, a + off[1]), nl_f16_add(&s2, a + off[2]);
       nl_f16_add(&s3, a + off[3]), nl_f16_add(&s4, a + off[4]), nl_f16_add(&s5, a + off[5]);
       nl_f16_add(&s6, a + off[6]), nl_f16_add(&s7, a + off[7]);
@@ -524,18 +551,27 @@ void nl_cpu_CUMPROD(const nl_kargs *a) { nl_scan(a, true); }
 /* exp in the element type: float32 through nl_expf (../nl_math.h: vectorisable, <= 1 ulp). */
 #define NL_EXP(x) _Generic((x), float: nl_expf, double: nl_expd)(x)
 
-/* softmax of one contiguous float32 row (the common case: softmax over the last dim),
- * compiled per ISA: max, exp with a float-lane sum, scale. */
-NL_CPU_CLONES static void nl_fsoftmax_row(const float *xp, float *op, int64_t R) {
-  float m = -INFINITY;
-  _Pragma("omp simd reduction(max : m)")
-  for (int64_t r = 0; r < R; r++) m = xp[r] > m ? xp[r] : m;
-  float ss = 0; /* float lanes: the row is short next to what float sums lose */
-  _Pragma("omp simd reduction(+ : ss)")
-  for (int64_t r = 0; r < R; r++) { float e = nl_expf(xp[r] - m); op[r] = e; ss += e; }
-  float inv = (float)(1.0 / (double)ss);
+/* softmax / log_softmax of one contiguous float32 row of R (the common case: over the last
+ * dim): the max (NaN ignored, as the generic loop), exp(x - m) and its sum by expf_simd.c
+ * (AVX-512 / AVX2 kernels, 16 float lanes, rows under 16 left to right: the same bits on
+ * every ISA), then one pass that
+ * scales by 1 / sum or subtracts log(sum). Each row is one thread's: the same bits for any
+ * thread count. */
+NL_CPU_CLONES static void nl_fscale_row(float *op, int64_t R, float f) {
   _Pragma("omp simd")
-  for (int64_t r = 0; r < R; r++) op[r] *= inv;
+  for (int64_t r = 0; r < R; r++) op[r] *= f;
+}
+NL_CPU_CLONES static void nl_fshift_row(const float *xp, float *op, int64_t R, float m, float ls) {
+  _Pragma("omp simd")
+  for (int64_t r = 0; r < R; r++) op[r] = xp[r] - m - ls;
+}
+static void nl_fsoftmax_row(const float *xp, float *op, int64_t R, bool lg) {
+  float m = nl_cpu_fmax(xp, R);
+  float ss = nl_cpu_expf_sum(xp, m, lg ? NULL : op, R);
+  if (lg)
+    nl_fshift_row(xp, op, R, m, (float)log((double)ss));
+  else
+    nl_fscale_row(op, R, (float)(1.0 / (double)ss));
 }
 
 /* ---- softmax, log_softmax along R: out[O][R][I], floating, same dtype --------------------- */
@@ -549,7 +585,9 @@ static void nl_softmax_run(const nl_kargs *a, bool lg) {
     NL_FOR_TASKS(O, R, I, {
       const T *xp = x + o * R * I + i0;
       T *op = out + o * R * I + i0;
-      if (I == 1) { /* contiguous row */
+      if (I == 1 && sizeof(T) == sizeof(float)) { /* contiguous float32 row */
+        nl_fsoftmax_row((const float *)xp, (float *)op, R, lg);
+      } else if (I == 1) { /* contiguous row */
         T m = -INFINITY;
         _Pragma("omp simd reduction(max : m)")
         for (int64_t r = 0; r < R; r++) m = xp[r] > m ? xp[r] : m;
@@ -559,8 +597,6 @@ static void nl_softmax_run(const nl_kargs *a, bool lg) {
           for (int64_t r = 0; r < R; r++) s += NL_EXP((T)(xp[r] - m));
           T ls = (T)log(s);
           for (int64_t r = 0; r < R; r++) op[r] = xp[r] - m - ls;
-        } else if (sizeof(T) == sizeof(float)) {
-          nl_fsoftmax_row((const float *)xp, (float *)op, R);
         } else {
           T ss = 0; /* T lanes: the row is short next to what float sums lose */
           _Pragma("omp simd reduction(+ : ss)")
