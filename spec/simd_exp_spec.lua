@@ -3,6 +3,7 @@
 -- special cases, tails of every length mod 16, the same bits for a contiguous and a strided
 -- input (kernel vs the generic per-ISA loop), for NNLUA_SIMD=avx2 and the CPU's own level,
 -- and for 1 and 2 threads.
+local H = dofile("spec/helpers.lua")
 local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end
 
 -- |got - want| in units of float32 spacing at want (subnormal spacing below 2^-126)
@@ -23,14 +24,16 @@ local function sample(n)
 end
 
 describe("float32 exp kernels", function()
-  it("are within 1 ulp of exp for every tail length and a long run", function()
+  -- nl_expf's bound: 0.88 ulp with FMA (the SIMD levels and the per-ISA clones), 1.14 without
+  -- (baseline CPUs and the sanitizer build, which has no clones)
+  it("are within nl_expf's error bound of exp for every tail length and a long run", function()
     for _, n in ipairs({ 1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 47, 1003 }) do
       local xs = sample(n)
       local got = torch.tensor(xs):exp():tolist()
       for i = 1, n do
         local want = math.exp(xs[i])
         if want < 3.4028234663852886e38 then
-          assert(ulps(got[i], want) <= 1, string.format("exp(%.9g) = %.9g of %d", xs[i], got[i], n))
+          assert(ulps(got[i], want) <= 1.15, string.format("exp(%.9g) = %.9g of %d", xs[i], got[i], n))
         else
           assert.are.equal(math.huge, got[i])
         end
@@ -124,7 +127,7 @@ describe("NNLUA_SIMD=avx2", function()
     for _, v in ipairs(t:view(-1):tolist()) do out[#out + 1] = string.format("%a", v) end end
     io.write(table.concat(out, " "))]]
   local function run(env)
-    local f = assert(io.popen(env .. " " .. os.getenv("NNLUA_BIN") .. " -e '" .. code .. "'"))
+    local f = assert(io.popen(env .. " " .. H.q(H.BIN) .. " -e '" .. code .. "'"))
     local s = f:read("a")
     f:close()
     return s

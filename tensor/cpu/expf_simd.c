@@ -213,7 +213,9 @@ int nl_cpu_simd_level(void) {
   int level = atomic_load_explicit(&level_, memory_order_relaxed);
   if (level < 0) {
     int l = NL_SIMD_SCALAR;
-#ifdef NL_X86_SIMD
+#if defined(NL_X86_SIMD) && NL_CPU_HAVE_CLONES
+    /* (only with the per-ISA clones: the strided exp loop is then nl_expf with FMA too, so
+     * contiguous and strided inputs give the same bits; sanitizer builds have no clones) */
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = NL_SIMD_AVX2;
     if (l == NL_SIMD_AVX2 && __builtin_cpu_supports("avx512f")) l = NL_SIMD_AVX512;
 #endif

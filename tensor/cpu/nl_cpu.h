@@ -11,8 +11,10 @@
  * multi-versioning, an ifunc), so the binary still runs on any x86-64. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define NL_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define NL_CPU_HAVE_CLONES 1
 #else
 #define NL_CPU_CLONES
+#define NL_CPU_HAVE_CLONES 0
 #endif
 
 /* NL_CPU_DISPATCH(dt, T, body): runs body with T the C type of dtype dt (CPU dtypes). */
