@@ -60,18 +60,24 @@ static float nl_fmax_scalar(const float *x, int64_t n) {
 /* ---- AVX-512: 16 floats per vector ---------------------------------------------------------- */
 #define NL_AVX512 __attribute__((target("avx512f,fma")))
 
+/* nl_expf's steps up to 2^k on a vector type T with intrinsics prefix P (_mm512_ / _mm256_):
+ * declares k (the integer part, as floats) and p (exp of the reduced argument). Written once
+ * for both levels, which differ only in how they scale p by 2^k. */
+#define NL_EXP_STEPS(P, T, x, k, p)                                                          \
+  T xc_ = P##min_ps(P##set1_ps(NL_EXPF_HI), P##max_ps(P##set1_ps(NL_EXPF_LO), x));            \
+  T sh_ = P##set1_ps(NL_EXPF_SHIFT);                                                           \
+  T k = P##sub_ps(P##fmadd_ps(xc_, P##set1_ps(NL_EXPF_LOG2E), sh_), sh_);                      \
+  T r_ = P##fnmadd_ps(k, P##set1_ps(NL_EXPF_LN2HI), xc_);                                      \
+  r_ = P##fnmadd_ps(k, P##set1_ps(NL_EXPF_LN2LO), r_);                                         \
+  T p = P##fmadd_ps(P##set1_ps(NL_EXPF_C6), r_, P##set1_ps(NL_EXPF_C5));                       \
+  p = P##fmadd_ps(p, r_, P##set1_ps(NL_EXPF_C4));                                              \
+  p = P##fmadd_ps(p, r_, P##set1_ps(NL_EXPF_C3));                                              \
+  p = P##fmadd_ps(p, r_, P##set1_ps(NL_EXPF_C2));                                              \
+  p = P##fmadd_ps(p, r_, P##set1_ps(1.0f));                                                    \
+  p = P##fmadd_ps(p, r_, P##set1_ps(1.0f))
+
 NL_AVX512 static inline __m512 nl_exp16(__m512 x) {
-  __m512 xc = _mm512_min_ps(_mm512_set1_ps(NL_EXPF_HI), _mm512_max_ps(_mm512_set1_ps(NL_EXPF_LO), x));
-  __m512 sh = _mm512_set1_ps(NL_EXPF_SHIFT);
-  __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(xc, _mm512_set1_ps(NL_EXPF_LOG2E), sh), sh);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(NL_EXPF_LN2HI), xc);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(NL_EXPF_LN2LO), r);
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(NL_EXPF_C6), r, _mm512_set1_ps(NL_EXPF_C5));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NL_EXPF_C4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NL_EXPF_C3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(NL_EXPF_C2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  NL_EXP_STEPS(_mm512_, __m512, x, k, p);
   return _mm512_scalef_ps(p, k);
 }
 
@@ -126,17 +132,7 @@ NL_AVX512 static float nl_fmax_avx512(const float *x, int64_t n) {
 #define NL_AVX2 __attribute__((target("avx2,fma")))
 
 NL_AVX2 static inline __m256 nl_exp8(__m256 x) {
-  __m256 xc = _mm256_min_ps(_mm256_set1_ps(NL_EXPF_HI), _mm256_max_ps(_mm256_set1_ps(NL_EXPF_LO), x));
-  __m256 sh = _mm256_set1_ps(NL_EXPF_SHIFT);
-  __m256 k = _mm256_sub_ps(_mm256_fmadd_ps(xc, _mm256_set1_ps(NL_EXPF_LOG2E), sh), sh);
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(NL_EXPF_LN2HI), xc);
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(NL_EXPF_LN2LO), r);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(NL_EXPF_C6), r, _mm256_set1_ps(NL_EXPF_C5));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NL_EXPF_C4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NL_EXPF_C3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(NL_EXPF_C2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  NL_EXP_STEPS(_mm256_, __m256, x, k, p);
   /* 2^k = 2^k1 2^k2, k1 = floor(k / 2): k in [-150, 128] keeps both halves normal */
   __m256i ki = _mm256_cvttps_epi32(k), k1 = _mm256_srai_epi32(ki, 1), k2 = _mm256_sub_epi32(ki, k1);
   __m256i bias = _mm256_set1_epi32(127);
