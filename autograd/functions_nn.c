@@ -467,7 +467,7 @@ static int d_embedding(nl_node *n, nl_tensor *g, nl_tensor **gi) {
 }
 nl_tensor *nl_ag_embedding(const nl_tensor *weight, const nl_tensor *idx, int64_t padding_idx) {
   if (padding_idx >= 0 && weight->ndim == 2 && padding_idx >= weight->shape[0])
-    return nl_fail("embedding: padding_idx %lld is out of range for %lld rows", (long long)padding_idx + 1,
+    return nl_fail("embedding: padding_idx %lld is out of range for %lld rows", nl_one_based(padding_idx),
                    (long long)weight->shape[0]);
   nl_tensor *r = nl_embedding(weight, idx);
   if (!r || !nl_ag_any_requires_grad(1, &weight)) return r;

@@ -193,4 +193,12 @@ describe("fuzz regressions", function()
     assert.same({ 2 ^ 40, 8 }, torch.randn({}):expand({ 2 ^ 40, 8 }):size()) -- large views that fit stay valid
     -- (sizes whose element count times 16 bytes passes 2^63 are refused, as for new tensors: stricter than PyTorch)
   end)
+
+  it("split sizes whose sum passes 2^63 and embedding's padding_idx at the integer limit (were signed overflows, seeds 31/32)", function()
+    assert.has_error(function() torch.arange(0, 10):reshape({ 5, 1, 2 }):split({ mx, 2 }) end,
+      "split: split sizes must sum exactly to 5 (the size of dim 1), but their sum exceeds 2^63")
+    -- torch._nn.embedding takes the zero-based padding_idx; the message shows it one-based
+    assert.has_error(function() torch._nn.embedding(torch.tensor({ 1 }), torch.randn(3, 2):requires_grad_(), mx) end,
+      "embedding: padding_idx " .. mn .. " is out of range for 3 rows")
+  end)
 end)

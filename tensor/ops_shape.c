@@ -295,6 +295,9 @@ int nl_split_with_sizes(nl_tensor *t, int n, const int64_t *sizes, int dim, nl_t
   int64_t sum = 0;
   for (int i = 0; i < n; i++) {
     if (sizes[i] < 0) return nl_failc("split: split sizes must be non-negative (got %lld)", (long long)sizes[i]);
+    if (sizes[i] > INT64_MAX - sum) /* (no signed overflow: the sum cannot match the dim anyway) */
+      return nl_failc("split: split sizes must sum exactly to %lld (the size of dim %d), but their sum exceeds 2^63",
+                      (long long)t->shape[dim], dim + 1);
     sum += sizes[i];
   }
   if (sum != t->shape[dim])
