@@ -29,6 +29,12 @@ static inline unsigned nl_cu_blocks(int64_t n) {
   if (b < 1) b = 1;
   return (unsigned)(b > 65535 * 32 ? 65535 * 32 : b);
 }
+/* For the nn kernel files' launch wrappers: NL_LAUNCH(n) is the launch configuration of a
+ * grid-stride kernel over n items on the current stream (`k<T> NL_LAUNCH(n)(args)`); NL_F(T, t)
+ * a tensor's data as T*, NL_FD(t) an optional float64 tensor's (NULL for none). */
+#define NL_LAUNCH(n) <<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>
+#define NL_F(T, t) ((T *)nl_data(t))
+#define NL_FD(t) ((t) ? (double *)nl_data(t) : (double *)0)
 #define NL_CU_LOOP(i, n)                                                              \
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);          \
        i += (int64_t)gridDim.x * blockDim.x)

@@ -11,7 +11,7 @@
  * bit with no atomics. The max backward takes the forward's indices: each points inside its
  * own window (an index elsewhere, which no forward produces, would be dropped here). */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 #include "../nn/nl_nn_math.h"
 
 /* The outputs along one dim whose windows may hold input coordinate i: [*lo, *hi]. */
@@ -96,9 +96,6 @@ __global__ void nl_amax_bwd_k(const T *gy, const long long *ix, T *gx, nl_nn_geo
     gx[i] = acc;
   }
 }
-
-#define NL_F(T, t) ((T *)nl_data(t))
-#define NL_LAUNCH(n) <<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>
 
 void nl_cuda_nn_adaptive_avg(const nl_nn_kargs *a) {
   const nl_nn_geo &g = a->geo;

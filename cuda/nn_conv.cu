@@ -6,7 +6,7 @@
  * front end. col2im is a gather (each x element sums the col entries that read it, in
  * increasing (i, j), no atomics): deterministic. */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 
 template <typename T>
 __global__ void nl_im2col_k(const T *x, T *col, nl_nn_geo g) {
@@ -42,8 +42,6 @@ __global__ void nl_col2im_k(const T *col, T *x, nl_nn_geo g) {
     x[e] = acc;
   }
 }
-
-#define NL_LAUNCH(n) <<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>
 
 void nl_cuda_nn_im2col(const nl_nn_kargs *a) {
   const nl_nn_geo &g = a->geo;

@@ -11,9 +11,7 @@
  * bad sample index with atomicMin (a minimum: the same on every run); the front end reads
  * that one int64 back and raises the CPU's error. */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
-
-#define NL_FD(t) ((t) ? (double *)nl_data(t) : (double *)0)
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 
 /* flag[0] = min(flag[0], i) over samples i whose target is neither ignore nor in [0, C) */
 __global__ void nl_cls_check_k(const long long *t, long long *flag, int64_t M, int64_t C, long long ignore) {

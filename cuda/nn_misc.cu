@@ -8,7 +8,7 @@
  * Philox bernoulli, embedding is index_select / index_add_; see nn/dropout.c, nn/embedding.c.) */
 #include "nl_cu.cuh"
 #include "../nn/nl_nn.h"
-#include "../nn/nl_nn_kernel.h"
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 #include "../nn/nl_nn_math.h"
 
 /* gy == NULL: forward */

@@ -10,10 +10,7 @@
  * one rounding to T at the end); only the order of the additions differs from the CPU's
  * serial loops (float64 accumulation keeps that difference far below float32's ulp). */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
-
-#define NL_F(T, t) ((T *)nl_data(t))
-#define NL_FD(t) ((t) ? (double *)nl_data(t) : (double *)0)
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 
 /* ---- batch_norm: x (N, C, S); element m of channel c (m < N*S) is x[(m/S*C + c)*S + m%S] -- */
 template <typename T>

@@ -10,7 +10,7 @@
  * every run) and the largest value (atomicMax) for the front end's errors; the fill is a
  * gather, one thread per output element. */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 #include "../nn/nl_nn_pad.h"
 
 template <typename T>
@@ -70,8 +70,6 @@ __global__ void nl_one_hot_check_k(const long long *ix, long long *flag, int64_t
 __global__ void nl_one_hot_k(const long long *ix, long long *y, int64_t n, int64_t C) {
   NL_CU_LOOP(i, n * C) { y[i] = ix[i / C] == i % C; }
 }
-
-#define NL_LAUNCH(n) <<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>
 
 static void nl_pad_run(const nl_nn_kargs *a, bool bwd) {
   int64_t n = nl_numel(a->out);

@@ -10,7 +10,7 @@
  * the indices with atomicAdd (overlapping windows may pick one input twice: the order of
  * those additions, and so the last bit of such sums, is not deterministic). */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 
 template <typename T>
 __global__ void nl_maxpool_k(const T *x, T *y, long long *ix, nl_nn_geo g) {
@@ -108,9 +108,6 @@ __global__ void nl_avgpool_bwd_k(const T *gy, T *gx, nl_nn_geo g, int flags) {
     gx[i] = (T)acc;
   }
 }
-
-#define NL_F(T, t) ((T *)nl_data(t))
-#define NL_LAUNCH(n) <<<nl_cu_blocks(n), NL_CU_THREADS, 0, nl_cu_stream()>>>
 
 void nl_cuda_nn_max_pool2d(const nl_nn_kargs *a) {
   const nl_nn_geo &g = a->geo;

@@ -9,7 +9,7 @@
  * -fmad=true would fuse a*b+c): the kernels use explicit __dmul_rn/__fmul_rn where a fused
  * multiply-add would change the rounding. */
 #include "nl_cu.cuh"
-#include "../nn/nl_nn_kernel.h"
+#include "nl_cuda_nn.h" /* nn/nl_nn_kernel.h and the kernels' declarations */
 
 /* Exact (unfused) multiply so that x*y + z rounds like the CPU's separate operations. */
 __device__ __forceinline__ float nl_mul(float a, float b) { return __fmul_rn(a, b); }

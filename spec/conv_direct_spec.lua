@@ -149,9 +149,11 @@ describe("direct conv2d", function()
       io.write(torch._nn.conv2d_algorithm(x, net.conv1.weight), " ", string.format("%.9g", loss:item()))
       for _, p in ipairs(net:parameters()) do io.write(" ", string.format("%.9g", p.grad:abs():sum():item())) end
     ]])
-    local direct = H.sh(H.q(H.BIN) .. " " .. H.q(script))
-    local gemm = H.sh("NNLUA_CONV=gemm " .. H.q(H.BIN) .. " " .. H.q(script))
+    local direct, rc1 = H.run(script)
+    local gemm, rc2 = H.run(script, "", "NNLUA_CONV=gemm")
     H.rmdir(dir)
+    assert.are.equal(0, rc1, direct)
+    assert.are.equal(0, rc2, gemm)
     local a, b = {}, {}
     for v in direct:gmatch("%S+") do a[#a + 1] = v end
     for v in gemm:gmatch("%S+") do b[#b + 1] = v end

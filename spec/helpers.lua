@@ -35,10 +35,11 @@ function H.sh(cmd)
   return out
 end
 
--- H.run(script, args) runs `nnlua script args 2>&1` -> combined output, exit status.
--- script is quoted; args (a string, may be nil) goes to the shell as it is.
-function H.run(script, args)
-  local out = H.sh(table.concat({ H.q(H.BIN), H.q(script), args or "", "2>&1; echo \"__rc=$?\"" }, " "))
+-- H.run(script, args, env) runs `env nnlua script args 2>&1` -> combined output, exit status.
+-- script is quoted; args and env (strings, may be nil: "NNLUA_GEMM=openblas") go to the shell
+-- as they are.
+function H.run(script, args, env)
+  local out = H.sh(table.concat({ env or "", H.q(H.BIN), H.q(script), args or "", "2>&1; echo \"__rc=$?\"" }, " "))
   local code = tonumber(out:match("__rc=(%d+)%s*$"))
   return (out:gsub("__rc=%d+%s*$", "")), code
 end

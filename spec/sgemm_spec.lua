@@ -175,7 +175,7 @@ describe("nl_sgemm", function()
       print(e <= 0 and "ok" or "bad", string.format("%.9g", got:sum():item()))
     ]])
     local out1, rc1 = H.run(script, "")
-    local out2, rc2 = H.sh("NNLUA_GEMM=openblas " .. H.q(H.BIN) .. " " .. H.q(script) .. " 2>&1"), 0
+    local out2, rc2 = H.run(script, "", "NNLUA_GEMM=openblas")
     H.rmdir(d)
     assert.are.equal(0, rc1, out1)
     assert.are.equal(0, rc2, out2)

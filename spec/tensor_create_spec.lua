@@ -38,6 +38,22 @@ describe("creation", function()
     assert.has_error(function() torch.linspace(0, 1, -1) end, "linspace: number of steps must be non-negative (got -1)")
   end)
 
+  it("fill_ with 0 (a memset on contiguous CPU tensors) and -0.0, every dtype, views untouched outside", function()
+    for _, dt in ipairs({ "float32", "float64", "int64", "int32", "uint8", "bool" }) do
+      local t = torch.ones(3, 4, { dtype = dt })
+      t:fill_(0)
+      assert.is_true(t:eq(torch.zeros(3, 4, { dtype = dt })):all():item(), dt)
+    end
+    local z = torch.ones(5):fill_(-0.0)
+    assert.are.equal(-math.huge, 1 / z[1]:item()) -- the sign of zero is kept (not a memset)
+    local big = torch.ones(4, 6)
+    big[{ {}, { 2, 3 } }]:fill_(0) -- a strided view: only its elements
+    assert.are.equal(16, big:sum():item())
+    big[2]:fill_(0) -- a contiguous view (one row)
+    assert.are.same({ 0, 0, 0, 0, 0, 0 }, big[2]:tolist())
+    assert.are.equal(12, big:sum():item())
+  end)
+
   it("eye", function()
     assert.are.same(fx.eye3, torch.eye(3):tolist())
     assert.are.same(fx.eye23, torch.eye(2, 3):tolist())

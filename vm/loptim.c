@@ -13,7 +13,6 @@
  * hold false for unused states; first and steps are lists of booleans / numbers. opts holds
  * the group's hyperparameters by PyTorch's names (beta1/beta2 split out, decoupled for AdamW). */
 #include <limits.h>
-#include <string.h>
 #include "ltensor.h"
 
 #include "../autograd/nl_ag_ops.h"
@@ -286,11 +285,6 @@ static int nl_l_zero_grad(lua_State *L) {
     }
     if (g->grad_fn) nl_detach_(g);
     else nl_lua_check_status(L, nl_set_requires_grad(g, false));
-    if (nl_device_of(g).type == NL_CPU && nl_is_contiguous(g)) { /* detached now: fill_ is a memset */
-      memset(nl_data(g), 0, (size_t)nl_numel(g) * nl_dtype_size(g->dtype));
-      nl_bump_version(g);
-      continue;
-    }
     nl_lua_check_status(L, nl_ag_fill_(g, 0));
   }
   return 0;

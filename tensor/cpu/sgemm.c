@@ -32,10 +32,10 @@ bool nl_sgemm_own(void) {
   return m == 1;
 }
 
-/* Products of at most NL_SGEMM_TINY multiply-adds (XOR's
- * 4 x 4 x 2 layers, a batch-1 head) in plain loops: the packed kernel's blocking set-up and
- * OpenBLAS's interface cost several times the arithmetic there. Each C element is summed
- * over k in order, then alpha and beta are applied as BLAS does (beta == 0 ignores C). */
+/* Products of at most NL_SGEMM_TINY multiply-adds (XOR's 4 x 4 x 2 layers) in plain loops:
+ * the packed kernel's blocking set-up and OpenBLAS's interface cost several times the
+ * arithmetic there. Each C element is summed over k in order, then alpha and beta are applied
+ * as BLAS does (beta == 0 ignores C). */
 #define NL_SGEMM_TINY 256
 /* Scalar on purpose (vectorised loops spend more in their set-up than in 2-4 iterations);
  * op(A)(i, k) = A[i * sai + k * sak], op(B)(k, j) = B[k * sbk + j * sbj]. */

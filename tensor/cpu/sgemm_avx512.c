@@ -11,7 +11,9 @@
  * and 24 FMAs (enough independent chains to fill two FMA pipes with 4-cycle latency).
  * Edge tiles use micro-kernels compiled for 1..6 rows and 1..4 vectors, the last vector's
  * store masked, so no flop is spent on padding rows and at most 15 lanes on padding columns.
- * With M <= 24 (a few row panels) full B panels are read in place instead of packed.
+ * With M <= 24 (a few row panels) full B panels are read in place instead of packed; with
+ * M <= 4 and B transposed (x @ w^T of a small batch) each element is a dot product of two
+ * contiguous rows and nothing is packed (nl_sgemm_dots).
  * Packed layouts: A panel p holds A(i, k) at [k * MR + i]; B panel q holds B(k, j) at
  * [k * NR + j], columns past N zeroed. alpha and beta are applied when a tile is stored
  * (beta only on the first K block; later blocks accumulate with beta 1).

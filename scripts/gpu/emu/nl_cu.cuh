@@ -23,6 +23,9 @@ static inline unsigned nl_cu_blocks(int64_t) { return 1; }
 static inline unsigned nl_cu_row_blocks(int64_t) { return 1; }
 static inline int nl_cu_stream(void) { return 0; }
 #define NL_CU_LOOP(i, n) for (int64_t i = 0; i < (n); i++)
+#define NL_LAUNCH(n) /* a plain call: one block of one thread */
+#define NL_F(T, t) ((T *)nl_data(t))
+#define NL_FD(t) ((t) ? (double *)nl_data(t) : (double *)0)
 struct nl_emu_dim3 { unsigned x, y, z; };
 static const nl_emu_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
 static inline void __syncthreads(void) {}
