@@ -1,4 +1,4 @@
--- The optimizers reuse their per-group lists from step to step (Optimizer._lists / _trim and
+-- The optimizers reuse their per-group lists from step to step (Optimizer._list and
 -- torch._optim.collect): a step with fewer gradients than the last must not see stale entries.
 -- SGD gathers in C (torch._optim.sgd): groups past its 64-entry stack arrays, states, errors.
 describe("optimizer scratch lists", function()

@@ -151,7 +151,7 @@ function Optimizer:step(closure)
 end
 
 -- Per-group scratch lists reused from step to step (new tables every step were a third of a
--- small model's step): _list(g, "bufs", n) is group g's list of that name, cleared past n
+-- small model's step): _list(g, "exp_avgs", n) is group g's list of that name, cleared past n
 -- (n nil: as it is).
 local scratch = setmetatable({}, { __mode = "k" })
 function Optimizer._list(g, name, n)
